@@ -1,0 +1,137 @@
+/*
+ * cmd_scan.c - palisade scan PATH...
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "palisade/scan.h"
+
+enum { OUT_TEXT, OUT_JSON, OUT_SARIF };
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: palisade scan [--json | --sarif] [--policy FILE] "
+	    "[--follow-symlinks]\n"
+	    "                     [--strict] [--no-sandbox] PATH...\n"
+	    "\n"
+	    "Scans model files and directories (recursively) for malicious code.\n"
+	    "Formats are recognized from content, never from names.\n"
+	    "\n"
+	    "  --json              machine-readable report\n"
+	    "  --sarif             SARIF 2.1.0 report for CI systems\n"
+	    "  --policy FILE       extend the allowlist (see docs/policy.md)\n"
+	    "  --follow-symlinks   follow symbolic links (default: skip them)\n"
+	    "  --strict            files that are not models are errors\n"
+	    "  --no-sandbox        do not confine the scanner with seccomp\n"
+	    "\n"
+	    "Exit status: 0 clean, 1 findings, 2 could not scan.\n");
+}
+
+struct scan_args {
+	int out;
+	const char *policy;
+	unsigned flags;
+};
+
+static int
+parse_args(int argc, char **argv, struct scan_args *a)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "sarif", no_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "follow-symlinks", no_argument, NULL, 'L' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	a->out = OUT_TEXT;
+	a->policy = NULL;
+	a->flags = PAL_SCAN_SANDBOX;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': a->out = OUT_JSON; break;
+		case 's': a->out = OUT_SARIF; break;
+		case 'p': a->policy = optarg; break;
+		case 'L': a->flags |= PAL_SCAN_FOLLOW_SYMLINKS; break;
+		case 'S': a->flags |= PAL_SCAN_STRICT; break;
+		case 'n': a->flags &= ~(unsigned)PAL_SCAN_SANDBOX; break;
+		case 'h': usage(stdout); exit(CLI_OK);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "palisade scan: no PATH given\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_report(const struct pal_scan *s, int out)
+{
+	int r;
+
+	switch (out) {
+	case OUT_JSON:	r = pal_scan_write_json(s, stdout); break;
+	case OUT_SARIF:	r = pal_scan_write_sarif(s, stdout); break;
+	default:	r = pal_scan_write_text(s, stdout); break;
+	}
+	if (fflush(stdout) != 0 && r == 0)
+		r = PAL_ERR_IO;
+	return r;
+}
+
+int
+cmd_scan(int argc, char **argv)
+{
+	struct pal_policy *policy = NULL;
+	struct pal_scan *s = NULL;
+	struct pal_scan_opts opts;
+	struct scan_args a;
+	struct pal_err err;
+	int i, r, rc = CLI_ERROR;
+
+	pal_err_clear(&err);
+	if (parse_args(argc, argv, &a) != 0)
+		return CLI_ERROR;
+	if ((r = pal_policy_new_default(&policy, &err)) != 0)
+		goto fail;
+	if (a.policy != NULL &&
+	    (r = pal_policy_load_file(policy, a.policy, &err)) != 0)
+		goto fail;
+	memset(&opts, 0, sizeof(opts));
+	pal_scan_limits_default(&opts.limits);
+	opts.policy = policy;
+	opts.flags = a.flags;
+	if ((r = pal_scan_new(&opts, &s, &err)) != 0)
+		goto fail;
+	for (i = optind; i < argc; i++)
+		if ((r = pal_scan_add(s, argv[i])) == PAL_ERR_NOMEM)
+			goto fail;
+	if ((r = pal_scan_run(s, &err)) != 0)
+		goto fail;
+	if ((r = write_report(s, a.out)) != 0) {
+		pal_err_set(&err, r, "cannot write the report");
+		goto fail;
+	}
+	rc = pal_scan_exit_code(s);
+	goto out;
+fail:
+	fprintf(stderr, "palisade scan: %s\n", err.msg[0] ? err.msg :
+	    pal_strerror(r));
+out:
+	pal_scan_free(s);
+	pal_policy_free(policy);
+	return rc;
+}

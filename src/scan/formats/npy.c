@@ -1,0 +1,17 @@
+/*
+ * npy.c - placeholder until the npy scanner lands: reports "unsupported".
+ */
+#include "scan_int.h"
+
+const struct pal_rule pal_rules_npy[] = {
+	{ NULL, 0, NULL },
+};
+
+int
+pal_fmt_npy(struct pal_scan *s, const struct pal_scan_item *it)
+{
+	(void)it;
+	return pal_err_set(&s->err, PAL_ERR_UNSUPPORTED,
+	    "the npy scanner is not built yet");
+}
+

@@ -1,0 +1,17 @@
+/*
+ * safetensors.c - placeholder until the safetensors scanner lands: reports "unsupported".
+ */
+#include "scan_int.h"
+
+const struct pal_rule pal_rules_safetensors[] = {
+	{ NULL, 0, NULL },
+};
+
+int
+pal_fmt_safetensors(struct pal_scan *s, const struct pal_scan_item *it)
+{
+	(void)it;
+	return pal_err_set(&s->err, PAL_ERR_UNSUPPORTED,
+	    "the safetensors scanner is not built yet");
+}
+
