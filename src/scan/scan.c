@@ -327,7 +327,7 @@ scan_item(struct pal_scan *s, struct pal_scan_item *it, int explicit)
 
 static int
 scan_top(struct pal_scan *s, const char *name, const char *dir,
-    const uint8_t *data, size_t len, int explicit)
+    const uint8_t *data, size_t len, int explicit, enum pal_format format)
 {
 	struct pal_scan_item it;
 	int r;
@@ -337,6 +337,7 @@ scan_top(struct pal_scan *s, const char *name, const char *dir,
 	it.len = len;
 	it.name = name;
 	it.dir = dir;
+	it.format = format;
 	s->expanded = 0;
 	if ((r = pal_scan_result_new(s, name, 0, &it.result)) != 0)
 		return r;
@@ -404,7 +405,14 @@ int
 pal_scan_memory(struct pal_scan *s, const char *name, const void *data,
     size_t len)
 {
-	return scan_top(s, name, NULL, data, len, 1);
+	return scan_top(s, name, NULL, data, len, 1, PAL_FMT_UNKNOWN);
+}
+
+int
+pal_scan_memory_as(struct pal_scan *s, const char *name, const void *data,
+    size_t len, enum pal_format format)
+{
+	return scan_top(s, name, NULL, data, len, 1, format);
 }
 
 static int
@@ -423,14 +431,15 @@ scan_input(struct pal_scan *s, struct pal_scan_input *in)
 		    (long long)st.st_size,
 		    (unsigned long long)s->opts.limits.max_file_size);
 	if (st.st_size == 0)
-		return scan_top(s, in->path, in->dir, NULL, 0, in->explicit);
+		return scan_top(s, in->path, in->dir, NULL, 0, in->explicit,
+		    PAL_FMT_UNKNOWN);
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, in->fd, 0);
 	if (map == MAP_FAILED)
 		return note_item(s, in->path, PAL_ITEM_ERROR,
 		    "cannot map: %s", strerror(errno));
 	(void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	r = scan_top(s, in->path, in->dir, map, (size_t)st.st_size,
-	    in->explicit);
+	    in->explicit, PAL_FMT_UNKNOWN);
 	munmap(map, (size_t)st.st_size);
 	return r;
 }

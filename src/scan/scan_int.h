@@ -150,6 +150,13 @@ int pal_scan_child_as(struct pal_scan *s, const struct pal_scan_item *parent,
  */
 int pal_scan_expand(struct pal_scan *s, uint64_t n);
 
+/*
+ * Scans bytes in memory as a top-level item of the given format (or
+ * detected, for PAL_FMT_UNKNOWN).  For tests and fuzz targets.
+ */
+int pal_scan_memory_as(struct pal_scan *s, const char *name,
+    const void *data, size_t len, enum pal_format format);
+
 /* Internal to the driver (finding.c, scan.c). */
 int pal_scan_result_new(struct pal_scan *s, const char *name, unsigned depth,
     size_t *index);
