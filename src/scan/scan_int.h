@@ -70,6 +70,16 @@ int pal_savedmodel_probe(const uint8_t *data, size_t len);
 int pal_keras_check_config(struct pal_scan *s, const struct pal_scan_item *it,
     const char *json, size_t len);
 
+/*
+ * Checks a Jinja template (a Hugging Face chat template, a GGUF
+ * tokenizer.chat_template) for what escapes the template sandbox:
+ * reaching __globals__, __builtins__, os, popen, through attributes,
+ * filters or escaped names.  where names the field ("chat_template",
+ * "tokenizer.chat_template.tool_use").  Returns 0 or a negative PAL_ERR_*.
+ */
+int pal_jinja_check(struct pal_scan *s, const struct pal_scan_item *it,
+    const char *where, const char *tmpl, size_t len);
+
 /* Hints a container passes to what it nests. */
 enum pal_item_hint {
 	PAL_HINT_NONE = 0,

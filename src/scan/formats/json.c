@@ -24,3 +24,14 @@ pal_keras_check_config(struct pal_scan *s, const struct pal_scan_item *it,
 	(void)len;
 	return pal_err_set(&s->err, PAL_ERR_UNSUPPORTED, "not built yet");
 }
+
+int
+pal_jinja_check(struct pal_scan *s, const struct pal_scan_item *it,
+    const char *where, const char *tmpl, size_t len)
+{
+	(void)it;
+	(void)where;
+	(void)tmpl;
+	(void)len;
+	return pal_err_set(&s->err, PAL_ERR_UNSUPPORTED, "not built yet");
+}
