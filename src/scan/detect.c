@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "palisade/text.h"
 #include "scan_int.h"
 
 static const char *const format_names[PAL_FMT_COUNT] = {
@@ -182,22 +183,25 @@ has_zip_eocd(const uint8_t *d, size_t len)
 }
 
 /*
- * Text: no NUL and no control bytes but tab, CR, LF, FF in the first
- * 8 KiB.  Only decided after the pickle probe, since a protocol 0 pickle
- * is printable too.
+ * Text: valid UTF-8 with no NUL and no control bytes but tab, CR, LF, FF
+ * in the first 8 KiB (a multi-byte sequence cut at that boundary is
+ * allowed).  Only decided after the pickle probe, since a protocol 0
+ * pickle is printable too.
  */
 static int
 is_text(const uint8_t *d, size_t len)
 {
-	size_t n = len < 8192 ? len : 8192, i;
+	size_t n = len < 8192 ? len : 8192, i = 0, k;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		uint8_t c = d[i];
 
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f')
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' &&
+		    c != '\f') || c == 0x7f)
 			return 0;
-		if (c == 0x7f)
+		if ((k = pal_utf8_seq(d + i, len - i)) == 0)
 			return 0;
+		i += k;
 	}
 	return 1;
 }
