@@ -151,34 +151,76 @@ push_input(struct pal_scan *s, const char *path, int fd, int explicit)
 static int walk(struct pal_scan *s, const char *path, int depth, int explicit);
 
 static int
-walk_dir(struct pal_scan *s, const char *path, int fd, int depth)
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a directory's entry names (caller frees each and the array). */
+static int
+read_names(DIR *d, char ***out, size_t *count)
 {
 	struct dirent *de;
+	char **names = NULL, **p;
+	size_t n = 0, cap = 0;
+
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((p = realloc(names, cap * sizeof(*names))) == NULL)
+				goto nomem;
+			names = p;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		n++;
+	}
+	*out = names;
+	*count = n;
+	return 0;
+nomem:
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+	return PAL_ERR_NOMEM;
+}
+
+/* Visits a directory's entries in name order, so reports are stable. */
+static int
+walk_dir(struct pal_scan *s, const char *path, int fd, int depth)
+{
+	char **names = NULL;
+	size_t i, n = 0;
 	DIR *d;
-	int r = 0;
+	int r;
 
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
 		return note_item(s, path, PAL_ITEM_ERROR,
 		    "cannot read directory: %s", strerror(errno));
 	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		char *child;
-		size_t n;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		n = strlen(path) + strlen(de->d_name) + 2;
-		if ((child = malloc(n)) == NULL) {
-			r = PAL_ERR_NOMEM;
-			break;
-		}
-		snprintf(child, n, "%s%s%s", path,
-		    path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
-		r = walk(s, child, depth + 1, 0);
-		free(child);
-	}
+	r = read_names(d, &names, &n);
 	closedir(d);
+	if (r != 0)
+		return r;
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(path) + strlen(names[i]) + 2;
+		char *child = r == 0 ? malloc(len) : NULL;
+
+		if (r == 0 && child == NULL)
+			r = PAL_ERR_NOMEM;
+		if (r == 0) {
+			snprintf(child, len, "%s%s%s", path,
+			    path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+			r = walk(s, child, depth + 1, 0);
+		}
+		free(child);
+		free(names[i]);
+	}
+	free(names);
 	return r;
 }
 
