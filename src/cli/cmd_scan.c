@@ -28,8 +28,22 @@ usage(FILE *fp)
 	    "  --follow-symlinks   follow symbolic links (default: skip them)\n"
 	    "  --strict            files that are not models are errors\n"
 	    "  --no-sandbox        do not confine the scanner with seccomp\n"
+	    "  --list-rules        print every rule id, severity and summary\n"
 	    "\n"
 	    "Exit status: 0 clean, 1 findings, 2 could not scan.\n");
+}
+
+static void
+list_rules(void)
+{
+	size_t i, n = pal_scan_nrules();
+
+	for (i = 0; i < n; i++) {
+		const struct pal_rule *r = pal_scan_rule_at(i);
+
+		printf("%-34s %-8s %s\n", r->id, pal_severity_name(r->severity),
+		    r->summary);
+	}
 }
 
 struct scan_args {
@@ -48,6 +62,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		{ "follow-symlinks", no_argument, NULL, 'L' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "list-rules", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -65,6 +80,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		case 'L': a->flags |= PAL_SCAN_FOLLOW_SYMLINKS; break;
 		case 'S': a->flags |= PAL_SCAN_STRICT; break;
 		case 'n': a->flags &= ~(unsigned)PAL_SCAN_SANDBOX; break;
+		case 'R': list_rules(); exit(CLI_OK);
 		case 'h': usage(stdout); exit(CLI_OK);
 		default: usage(stderr); return -1;
 		}
