@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 5
 
-.PHONY: all build demo test unit fuzz fuzz-build fuzz-smoke bench bootstrap clean
+.PHONY: all build demo test unit check-source fuzz fuzz-build fuzz-smoke bench bootstrap clean
 
 all: build
 
@@ -31,7 +31,10 @@ unit: bootstrap build/test/CMakeCache.txt
 	@cmake --build build/test -j $(JOBS)
 	@cd build/test && ctest --output-on-failure -j $(JOBS)
 
-test: unit fuzz-smoke
+check-source:
+	@./scripts/check-source
+
+test: check-source unit fuzz-smoke
 
 fuzz-build: bootstrap
 	@CC=clang cmake -S . -B build/fuzz -DPAL_FUZZ=ON -DPAL_TESTS=OFF >/dev/null
