@@ -62,6 +62,17 @@ int pal_arc_read_entry(struct pal_scan *s, const struct pal_scan_item *it,
     struct archive *a, struct pal_arc_meter *m, struct pal_buf *out,
     uint8_t *chunk, const char *what);
 
+/*
+ * Decompresses a compression wrapper (it->format is one of gzip, bzip2,
+ * xz, lzma, zstd, lz4, zlib) into out, charging every byte.  *end is set
+ * to the offset just past the last complete stream.  Returns 0, or a
+ * negative PAL_ERR_* with s->err set (out then holds what was decoded
+ * before the failure; a limit has been reported as a finding on it).
+ * out is (re)initialised here; the caller frees it.
+ */
+int pal_arc_decode(struct pal_scan *s, const struct pal_scan_item *it,
+    struct pal_buf *out, size_t *end);
+
 /* 1 if any byte of d[0..n) is not zero. */
 int pal_arc_nonzero(const uint8_t *d, size_t n);
 

@@ -30,14 +30,15 @@ ratio_exceeded(const struct pal_scan *s, uint64_t in_len, uint64_t out)
 
 static int
 report_ratio(struct pal_scan *s, const struct pal_scan_item *it,
-    uint64_t in_len, uint64_t out, const char *what)
+    uint64_t in_len, uint64_t out, const char *what, int declared)
 {
 	int r;
 
 	r = pal_scan_find(s, it, "archive.bomb", what,
-	    "%llu compressed bytes expand to more than %llu (ratio limit "
-	    "%u:1); decompression stopped", (unsigned long long)in_len,
-	    (unsigned long long)out, pal_scan_limits(s)->max_ratio);
+	    "%llu compressed bytes %s more than %llu (ratio limit %u:1); "
+	    "decompression stopped", (unsigned long long)in_len,
+	    declared ? "declare" : "expand to", (unsigned long long)out,
+	    pal_scan_limits(s)->max_ratio);
 	if (r != 0)
 		return r;
 	return pal_err_set(&s->err, PAL_ERR_LIMIT,
@@ -69,7 +70,7 @@ pal_arc_charge(struct pal_scan *s, const struct pal_scan_item *it,
 	if ((uint64_t)n > UINT64_MAX - m->out)
 		return report_budget(s, it, n, what);
 	if (ratio_exceeded(s, m->in_len, m->out + n))
-		return report_ratio(s, it, m->in_len, m->out + n, what);
+		return report_ratio(s, it, m->in_len, m->out + n, what, 0);
 	if (pal_scan_expand(s, n) != 0)
 		return report_budget(s, it, n, what);
 	m->out += n;
@@ -87,7 +88,8 @@ pal_arc_precheck(struct pal_scan *s, const struct pal_scan_item *it,
 	if (declared > UINT64_MAX - m->out)
 		return report_budget(s, it, declared, what);
 	if (ratio_exceeded(s, m->in_len, m->out + declared))
-		return report_ratio(s, it, m->in_len, m->out + declared, what);
+		return report_ratio(s, it, m->in_len, m->out + declared, what,
+		    1);
 	return 0;
 }
 

@@ -200,16 +200,14 @@ la_consumed(struct archive *a, size_t len)
 }
 
 static int
-scan_libarchive(struct pal_scan *s, const struct pal_scan_item *it,
-    const struct wrapper *w)
+decode_libarchive(struct pal_scan *s, const struct pal_scan_item *it,
+    const struct wrapper *w, struct pal_buf *out, size_t *end)
 {
 	struct pal_arc_meter m = { it->len, 0 };
 	struct archive *a = NULL;
-	struct pal_buf out;
 	uint8_t *chunk = NULL;
 	int empty, r;
 
-	pal_buf_init(&out, 0);
 	if ((r = la_open(s, it, w, &a)) != 0)
 		goto out;
 	if ((r = la_header(s, it, a, w, &empty)) != 0)
@@ -219,20 +217,15 @@ scan_libarchive(struct pal_scan *s, const struct pal_scan_item *it,
 			r = PAL_ERR_NOMEM;
 			goto out;
 		}
-		r = pal_arc_read_entry(s, it, a, &m, &out, chunk, STREAM_NAME);
-		if (r != 0) {
-			r = scan_partial(s, it, &out, r);
+		if ((r = pal_arc_read_entry(s, it, a, &m, out, chunk,
+		    STREAM_NAME)) != 0)
 			goto out;
-		}
 	}
-	if ((r = check_trailing(s, it, la_consumed(a, it->len))) != 0)
-		goto out;
-	r = scan_output(s, it, &out);
+	*end = la_consumed(a, it->len);
 out:
 	if (a != NULL)
 		archive_read_free(a);
 	free(chunk);
-	pal_buf_free(&out);
 	return r;
 }
 
@@ -345,7 +338,8 @@ zlib_run(struct pal_scan *s, const struct pal_scan_item *it,
 }
 
 static int
-scan_zlib(struct pal_scan *s, const struct pal_scan_item *it)
+decode_zlib(struct pal_scan *s, const struct pal_scan_item *it,
+    struct pal_buf *out, size_t *end)
 {
 	struct zlib_run zr;
 	int r, inited = 0;
@@ -353,7 +347,7 @@ scan_zlib(struct pal_scan *s, const struct pal_scan_item *it)
 	memset(&zr, 0, sizeof(zr));
 	pal_cur_init(&zr.in, it->data, it->len);
 	zr.m.in_len = it->len;
-	pal_buf_init(&zr.out, SIZE_MAX - 1);
+	zr.out = *out;
 	if ((zr.chunk = malloc(PAL_ARC_CHUNK)) == NULL) {
 		r = PAL_ERR_NOMEM;
 		goto out;
@@ -363,31 +357,50 @@ scan_zlib(struct pal_scan *s, const struct pal_scan_item *it)
 		goto out;
 	}
 	inited = 1;
-	if ((r = zlib_run(s, it, &zr)) != 0) {
-		r = scan_partial(s, it, &zr.out, r);
-		goto out;
-	}
-	if ((r = check_trailing(s, it, zr.end)) != 0)
-		goto out;
-	r = scan_output(s, it, &zr.out);
+	if ((r = zlib_run(s, it, &zr)) == 0)
+		*end = zr.end;
 out:
 	if (inited)
 		inflateEnd(&zr.z);
 	free(zr.chunk);
-	pal_buf_free(&zr.out);
+	*out = zr.out;
 	return r;
+}
+
+int
+pal_arc_decode(struct pal_scan *s, const struct pal_scan_item *it,
+    struct pal_buf *out, size_t *end)
+{
+	const struct wrapper *w;
+
+	*end = 0;
+	pal_buf_free(out);
+	pal_buf_init(out, SIZE_MAX - 1);
+	if (it->format == PAL_FMT_ZLIB)
+		return decode_zlib(s, it, out, end);
+	if ((w = wrapper_for(it->format)) == NULL)
+		return pal_err_set(&s->err, PAL_ERR_INVALID,
+		    "%s is not a compression format",
+		    pal_format_name(it->format));
+	return decode_libarchive(s, it, w, out, end);
 }
 
 int
 pal_fmt_compressed(struct pal_scan *s, const struct pal_scan_item *it)
 {
-	const struct wrapper *w;
+	struct pal_buf out;
+	size_t end;
+	int r;
 
-	if (it->format == PAL_FMT_ZLIB)
-		return scan_zlib(s, it);
-	if ((w = wrapper_for(it->format)) == NULL)
-		return pal_err_set(&s->err, PAL_ERR_INVALID,
-		    "%s is not a compression format",
-		    pal_format_name(it->format));
-	return scan_libarchive(s, it, w);
+	pal_buf_init(&out, 0);
+	if ((r = pal_arc_decode(s, it, &out, &end)) != 0) {
+		r = scan_partial(s, it, &out, r);
+		goto out;
+	}
+	if ((r = check_trailing(s, it, end)) != 0)
+		goto out;
+	r = scan_output(s, it, &out);
+out:
+	pal_buf_free(&out);
+	return r;
 }
