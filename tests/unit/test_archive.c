@@ -635,6 +635,7 @@ trailing_garbage_is_reported(void **state)
 	struct pal_scan *s;
 	size_t i, n;
 	uint8_t *d, zeros[512];
+	char where[32];
 
 	(void)state;
 	for (i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
@@ -656,6 +657,15 @@ trailing_garbage_is_reported(void **state)
 		pal_scan_free(s);
 		free(d);
 	}
+	/* libarchive's lz4 reader swallows four bytes looking for another
+	 * frame: exactly four bytes of garbage must still be found. */
+	d = variant("payload.pkl.lz4", SIZE_MAX, "ABCD", 4, &n);
+	s = scan_bytes("four.lz4", d, n, NULL);
+	assert_int_equal(count_rule(s, "archive.trailing-data"), 1);
+	snprintf(where, sizeof(where), "offset %zu", n - 4);
+	assert_string_equal(pal_scan_finding(s, 0)->location, where);
+	pal_scan_free(s);
+	free(d);
 	/* Zero padding is not hidden data. */
 	memset(zeros, 0, sizeof(zeros));
 	d = variant("payload.pkl.gz", SIZE_MAX, zeros, sizeof(zeros), &n);

@@ -199,6 +199,83 @@ la_consumed(struct archive *a, size_t len)
 	return (size_t)n;
 }
 
+/* LZ4 frame format: magic numbers and FLG bits. */
+#define LZ4_MAGIC		0x184D2204u
+#define LZ4_LEGACY_MAGIC	0x184C2102u
+#define LZ4_SKIP_MAGIC		0x184D2A50u	/* low 4 bits vary */
+#define LZ4_FLG_BLOCK_SUM	0x10
+#define LZ4_FLG_SIZE		0x08
+#define LZ4_FLG_CONTENT_SUM	0x04
+#define LZ4_FLG_DICT		0x01
+
+/* Skips the blocks of one frame, after its header; 0 or -1. */
+static int
+lz4_blocks(struct pal_cur *c, uint8_t flg)
+{
+	uint32_t bsize;
+
+	for (;;) {
+		if (pal_cur_u32le(c, &bsize) != 0)
+			return -1;
+		if (bsize == 0)
+			break;
+		if (pal_cur_skip(c, bsize & 0x7fffffffu) != 0 ||
+		    ((flg & LZ4_FLG_BLOCK_SUM) && pal_cur_skip(c, 4) != 0))
+			return -1;
+	}
+	if ((flg & LZ4_FLG_CONTENT_SUM) && pal_cur_skip(c, 4) != 0)
+		return -1;
+	return 0;
+}
+
+/* One frame or skippable frame after its magic; 0, or -1 if damaged. */
+static int
+lz4_frame(struct pal_cur *c, uint32_t magic)
+{
+	uint32_t skip;
+	uint8_t flg, bd;
+
+	if ((magic & 0xfffffff0u) == LZ4_SKIP_MAGIC)
+		return pal_cur_u32le(c, &skip) == 0 &&
+		    pal_cur_skip(c, skip) == 0 ? 0 : -1;
+	if (pal_cur_u8(c, &flg) != 0 || pal_cur_u8(c, &bd) != 0 ||
+	    (flg >> 6) != 1)
+		return -1;
+	if (((flg & LZ4_FLG_SIZE) && pal_cur_skip(c, 8) != 0) ||
+	    ((flg & LZ4_FLG_DICT) && pal_cur_skip(c, 4) != 0) ||
+	    pal_cur_skip(c, 1) != 0)	/* header checksum */
+		return -1;
+	return lz4_blocks(c, flg);
+}
+
+/*
+ * Where the last lz4 frame ends.  libarchive reads four bytes past the
+ * last frame looking for another, so its count of consumed bytes hides
+ * the first four bytes of trailing data; the frames are walked here
+ * instead.  Legacy frames carry no end mark: for them, and for anything
+ * the walk cannot follow, libarchive's count stands.
+ */
+static size_t
+lz4_end(const struct pal_scan_item *it, size_t fallback)
+{
+	struct pal_cur c;
+	uint32_t magic;
+	size_t end = 0;
+
+	pal_cur_init(&c, it->data, it->len);
+	while (pal_cur_u32le(&c, &magic) == 0) {
+		if (magic != LZ4_MAGIC &&
+		    (magic & 0xfffffff0u) != LZ4_SKIP_MAGIC)
+			break;
+		if (lz4_frame(&c, magic) != 0)
+			return fallback;
+		end = c.off;
+	}
+	if (end == 0 || magic == LZ4_LEGACY_MAGIC)
+		return fallback;
+	return end;
+}
+
 static int
 decode_libarchive(struct pal_scan *s, const struct pal_scan_item *it,
     const struct wrapper *w, struct pal_buf *out, size_t *end)
@@ -222,6 +299,8 @@ decode_libarchive(struct pal_scan *s, const struct pal_scan_item *it,
 			goto out;
 	}
 	*end = la_consumed(a, it->len);
+	if (it->format == PAL_FMT_LZ4)
+		*end = lz4_end(it, *end);
 out:
 	if (a != NULL)
 		archive_read_free(a);
