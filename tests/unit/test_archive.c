@@ -697,6 +697,15 @@ corrupt_streams_are_errors(void **state)
 	want_status(pal_scan_result(s, 0), PAL_ITEM_ERROR, NULL);
 	pal_scan_free(s);
 	free(d);
+	/* A damaged second tar header: the error names the member before
+	 * it, and a header libarchive would skip is not skipped. */
+	d = variant("model-ustar.tar", SIZE_MAX, NULL, 0, &n);
+	d[1024 + 3] ^= 0x20;
+	s = scan_bytes("damaged.tar", d, n, NULL);
+	want_status(must(s, "damaged.tar", "tar"), PAL_ITEM_ERROR,
+	    "after member 1 'data.pkl'");
+	pal_scan_free(s);
+	free(d);
 	d = variant("joblib-zlib.joblib", SIZE_MAX, NULL, 0, &n);
 	d[n - 2] ^= 0x01;	/* the Adler-32 */
 	s = scan_bytes("flipped.zlib", d, n, NULL);

@@ -81,6 +81,7 @@ struct arc {
 	uint8_t *chunk;			/* PAL_ARC_CHUNK bytes of scratch */
 	struct pal_buf data;		/* the member being extracted */
 	uint32_t members;
+	char *last;			/* name of the previous member */
 	struct name_set names;
 	struct pal_buf torch[TORCH_NSLOTS];	/* deferred member bytes */
 	int torch_seen[TORCH_NSLOTS];
@@ -484,6 +485,22 @@ la_fail(struct arc *x, const char *where)
 	    msg != NULL ? msg : "libarchive cannot read it");
 }
 
+/* A header that cannot be read: say which member it follows. */
+static int
+la_fail_after(struct arc *x)
+{
+	const char *msg = archive_error_string(x->a);
+
+	if (x->last == NULL)
+		return pal_err_set(&x->s->err, PAL_ERR_FORMAT,
+		    "%s: first header: %s", pal_format_name(x->it->format),
+		    msg != NULL ? msg : "libarchive cannot read it");
+	return pal_err_set(&x->s->err, PAL_ERR_FORMAT,
+	    "%s: header after member %u '%s': %s",
+	    pal_format_name(x->it->format), x->members, x->last,
+	    msg != NULL ? msg : "libarchive cannot read it");
+}
+
 static const char *
 entry_name(struct archive_entry *e)
 {
@@ -540,9 +557,8 @@ walk(struct arc *x)
 		r = archive_read_next_header(x->a, &e);
 		if (r == ARCHIVE_EOF)
 			return check_tar_end(x);
-		snprintf(where, sizeof(where), "after member %u", x->members);
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return la_fail(x, where);
+			return la_fail_after(x);
 		if (++x->members > pal_scan_limits(x->s)->max_members)
 			return too_many(x);
 		if ((name = entry_name(e)) == NULL) {
@@ -551,6 +567,9 @@ walk(struct arc *x)
 			return pal_err_set(&x->s->err, PAL_ERR_FORMAT,
 			    "%s has no readable name", where);
 		}
+		free(x->last);
+		if ((x->last = strdup(name)) == NULL)
+			return PAL_ERR_NOMEM;
 		if ((r = entry(x, e, name)) != 0)
 			return r;
 	}
@@ -616,6 +635,7 @@ arc_free(struct arc *x)
 	if (x->a != NULL)
 		archive_read_free(x->a);
 	free(x->chunk);
+	free(x->last);
 	pal_buf_free(&x->data);
 	for (i = 0; i < TORCH_NSLOTS; i++)
 		pal_buf_free(&x->torch[i]);
