@@ -290,6 +290,11 @@ def big_group(path, libver, n, link_external=False):
         target = f.create_dataset("shared", data=np.arange(3, dtype="i4"))
         for i in range(n):
             g["member_%04d" % i] = target
+        # Sorted last among the members: reached only by a full walk.
+        g.create_dataset("zz_ext", shape=(1,), dtype="f4",
+                         external=[("/etc/shadow", 0, 4)])
+        # A hard link back to the root: a cycle in the object graph.
+        g["zz_root_again"] = f["/"]
         if link_external:
             g["zz_outside"] = h5py.ExternalLink("/etc/passwd", "/root")
 
@@ -446,7 +451,12 @@ def main():
         keras2_h5(out("k2_benign_%s.h5" % tag), BENIGN, libver)
         keras2_h5(out("k2_lambda_%s.h5" % tag), LAMBDA, libver,
                   vlen_config=(tag == "v3"))
+        # Without an external link the earliest format keeps the group a
+        # symbol table (a two-level v1 B-tree at this size); the latest
+        # uses dense storage (fractal heap, two-level v2 B-tree).
         big_group(out("big_group_%s.h5" % tag), libver, 300,
+                  link_external=(tag == "v3"))
+        big_group(out("external_link_%s.h5" % tag), libver, 2,
                   link_external=True)
     keras2_h5(out("k3_lambda_v0.h5"), K3_LAMBDA, "earliest", weights=False)
     keras2_h5(out("k2_lambda_dense_attrs.h5"), LAMBDA, "latest",
@@ -454,6 +464,10 @@ def main():
     keras2_h5(out("k2_lambda_userblock.h5"), LAMBDA, "earliest",
               weights=False, userblock=512)
     keras3_weights(out("k3_model.weights.h5"))
+    with h5py.File(out("config_not_string.h5"), "w") as f:
+        f.attrs["model_config"] = np.int32(7)
+    with h5py.File(out("config_bad_json.h5"), "w") as f:
+        f.attrs["model_config"] = fixed('{"class_name": "Sequential", ')
     external_storage(out("external_storage.h5"))
     virtual_dataset(out("virtual_dataset.h5"))
     huge_attribute(out("k2_lambda_huge_attr.h5"))
