@@ -1,0 +1,413 @@
+/*
+ * pickle_heap.c - the symbolic unpickler's objects and memo.
+ *
+ * Containers and call results are nodes in one pool per pickle, indexed
+ * by 32-bit references and counted: the stack, the memo and other
+ * containers hold references, and a node whose count drops to zero is put
+ * back on a free list (children released iteratively, so a deeply nested
+ * value cannot exhaust the C stack).  Cycles, which a pickle can build
+ * through the memo, are not collected; the pool is capped and freed
+ * wholesale when the pickle ends.  Container items are kept up to a cap
+ * per pickle: beyond it a container is marked partial and what it would
+ * have held is released, so that memory follows what the scanner needs,
+ * not what the file declares.
+ *
+ * The memo maps the ids of PUT/BINPUT/LONG_BINPUT/MEMOIZE to values.
+ * Picklers number them 0, 1, 2 ...; a hostile stream may use any 32-bit
+ * (or, for PUT, 63-bit) id.  Ids that keep the table at least half full
+ * go into a dense array, others into a hash table, so the memo's memory
+ * is proportional to the number of entries, which the session caps.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pickle_int.h"
+
+/* Items one container may keep; past this it is partial. */
+#define PK_ITEMS_PER_NODE (1u << 20)
+
+static int
+grow_nodes(struct pk_vm *vm)
+{
+	uint32_t ncap;
+	void *p;
+
+	if (vm->cap_nodes >= vm->cx->max_nodes)
+		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+		    "more than %u live objects", vm->cx->max_nodes);
+	ncap = vm->cap_nodes ? vm->cap_nodes * 2 : 256;
+	if (ncap > vm->cx->max_nodes)
+		ncap = vm->cx->max_nodes;
+	if ((p = realloc(vm->nodes, ncap * sizeof(*vm->nodes))) == NULL)
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	vm->nodes = p;
+	/* Releasing never allocates: the worklist can hold every node. */
+	if ((p = realloc(vm->dead, ncap * sizeof(*vm->dead))) == NULL)
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	vm->dead = p;
+	vm->cap_dead = ncap;
+	vm->cap_nodes = ncap;
+	return 0;
+}
+
+int
+pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out)
+{
+	struct pk_node *nd;
+	uint32_t id;
+	int r;
+
+	if (vm->free_node != PK_NOREF) {
+		id = vm->free_node;
+		vm->free_node = vm->nodes[id].cls;
+	} else {
+		if (vm->nnodes == vm->cap_nodes && (r = grow_nodes(vm)) != 0)
+			return r;
+		id = vm->nnodes++;
+	}
+	nd = &vm->nodes[id];
+	memset(nd, 0, sizeof(*nd));
+	nd->refs = 1;
+	nd->kind = kind;
+	nd->cls = PK_NOREF;
+	vm->live_nodes++;
+	memset(out, 0, sizeof(*out));
+	out->tag = PK_NODE;
+	out->u.ref = id;
+	return 0;
+}
+
+struct pk_node *
+pal_pickle_node(struct pk_vm *vm, const struct pk_val *v)
+{
+	return &vm->nodes[v->u.ref];
+}
+
+void
+pal_pickle_ref(struct pk_vm *vm, const struct pk_val *v)
+{
+	if (v->tag == PK_NODE)
+		vm->nodes[v->u.ref].refs++;
+}
+
+static int
+counts_items(const struct pk_node *nd)
+{
+	return nd->kind != PK_N_OBJECT && nd->kind != PK_N_PERSID;
+}
+
+/* Frees the node at the top of the worklist, queueing its children. */
+static void
+release_one(struct pk_vm *vm, uint32_t id)
+{
+	struct pk_node *nd = &vm->nodes[id];
+	const struct pk_val *it = nd->items != NULL ? nd->items : nd->in;
+	size_t i, n = counts_items(nd) ? nd->n : PK_INLINE;
+
+	for (i = 0; i < n; i++) {
+		if (it[i].tag != PK_NODE)
+			continue;
+		if (--vm->nodes[it[i].u.ref].refs == 0)
+			vm->dead[vm->ndead++] = it[i].u.ref;
+	}
+	if (counts_items(nd))
+		vm->items -= nd->n;
+	free(nd->items);
+	nd->items = NULL;
+	nd->kind = PK_N_FREE;
+	nd->cls = vm->free_node;
+	vm->free_node = id;
+	vm->live_nodes--;
+}
+
+void
+pal_pickle_unref(struct pk_vm *vm, const struct pk_val *v)
+{
+	if (v->tag != PK_NODE || --vm->nodes[v->u.ref].refs != 0)
+		return;
+	vm->dead[vm->ndead++] = v->u.ref;
+	while (vm->ndead > 0) {
+		uint32_t id = vm->dead[--vm->ndead];
+
+		release_one(vm, id);
+	}
+}
+
+void
+pal_pickle_unref_n(struct pk_vm *vm, const struct pk_val *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		pal_pickle_unref(vm, &v[i]);
+}
+
+const struct pk_val *
+pal_pickle_items(struct pk_vm *vm, uint32_t ref, size_t *n)
+{
+	struct pk_node *nd = &vm->nodes[ref];
+
+	*n = nd->n;
+	return nd->items != NULL ? nd->items : nd->in;
+}
+
+/* Makes room for want items in a node; 0, or PAL_ERR_NOMEM. */
+static int
+reserve(struct pk_node *nd, size_t want)
+{
+	size_t ncap;
+	void *p;
+
+	if (want <= PK_INLINE && nd->items == NULL)
+		return 0;
+	if (nd->items != NULL && want <= nd->cap)
+		return 0;
+	ncap = nd->cap ? (size_t)nd->cap * 2 : 8;
+	if (ncap < want)
+		ncap = want;
+	if ((p = realloc(nd->items, ncap * sizeof(*nd->items))) == NULL)
+		return PAL_ERR_NOMEM;
+	if (nd->items == NULL)
+		memcpy(p, nd->in, nd->n * sizeof(*nd->items));
+	nd->items = p;
+	nd->cap = (uint32_t)ncap;
+	return 0;
+}
+
+/*
+ * Moves n values (and the references they carry) into container ref.
+ * What does not fit under the caps is released and the container marked
+ * partial; dictionaries keep whole key/value pairs.
+ */
+int
+pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
+    size_t n)
+{
+	struct pk_node *nd = &vm->nodes[ref];
+	size_t keep = n, room;
+
+	room = PK_ITEMS_PER_NODE - nd->n;
+	if (vm->items >= vm->cx->max_items)
+		room = 0;
+	else if (room > vm->cx->max_items - vm->items)
+		room = (size_t)(vm->cx->max_items - vm->items);
+	if (keep > room) {
+		keep = nd->kind == PK_N_DICT ? room & ~(size_t)1 : room;
+		nd->flags |= PK_NF_PARTIAL;
+	}
+	if (keep > 0) {
+		if (reserve(nd, nd->n + keep) != 0)
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+		memcpy((nd->items != NULL ? nd->items : nd->in) + nd->n, v,
+		    keep * sizeof(*v));
+		nd->n += (uint32_t)keep;
+		vm->items += keep;
+	}
+	pal_pickle_unref_n(vm, v + keep, n - keep);
+	return 0;
+}
+
+void
+pal_pickle_heap_reset(struct pk_vm *vm)
+{
+	uint32_t i;
+
+	for (i = 0; i < vm->nnodes; i++) {
+		free(vm->nodes[i].items);
+		vm->nodes[i].items = NULL;
+	}
+	vm->nnodes = 0;
+	vm->free_node = PK_NOREF;
+	vm->live_nodes = 0;
+	vm->items = 0;
+	vm->ndead = 0;
+}
+
+void
+pal_pickle_heap_free(struct pk_vm *vm)
+{
+	pal_pickle_heap_reset(vm);
+	free(vm->nodes);
+	free(vm->dead);
+	vm->nodes = NULL;
+	vm->dead = NULL;
+	vm->cap_nodes = 0;
+	vm->cap_dead = 0;
+}
+
+/* Memo. */
+
+static size_t
+hash_slot(uint64_t key, size_t cap)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+}
+
+/* The memo slot for key, or NULL when key is not stored. */
+static struct pk_val *
+memo_find(struct pk_memo *m, uint64_t key)
+{
+	size_t i;
+
+	if (key < m->dense_cap)
+		return m->dense[key].tag != PK_EMPTY ? &m->dense[key] : NULL;
+	if (m->hcap == 0)
+		return NULL;
+	for (i = hash_slot(key, m->hcap); m->hvals[i].tag != PK_EMPTY;
+	    i = (i + 1) & (m->hcap - 1))
+		if (m->hkeys[i] == key)
+			return &m->hvals[i];
+	return NULL;
+}
+
+static int
+hash_insert(struct pk_memo *m, uint64_t key, const struct pk_val *v)
+{
+	size_t i;
+
+	if ((m->hused + 1) * 2 > m->hcap) {
+		size_t ncap = m->hcap ? m->hcap * 2 : 64, j;
+		uint64_t *nk = calloc(ncap, sizeof(*nk));
+		struct pk_val *nv = calloc(ncap, sizeof(*nv));
+
+		if (nk == NULL || nv == NULL) {
+			free(nk);
+			free(nv);
+			return PAL_ERR_NOMEM;
+		}
+		for (j = 0; j < m->hcap; j++) {
+			if (m->hvals[j].tag == PK_EMPTY)
+				continue;
+			for (i = hash_slot(m->hkeys[j], ncap);
+			    nv[i].tag != PK_EMPTY; i = (i + 1) & (ncap - 1))
+				;
+			nk[i] = m->hkeys[j];
+			nv[i] = m->hvals[j];
+		}
+		free(m->hkeys);
+		free(m->hvals);
+		m->hkeys = nk;
+		m->hvals = nv;
+		m->hcap = ncap;
+	}
+	for (i = hash_slot(key, m->hcap); m->hvals[i].tag != PK_EMPTY;
+	    i = (i + 1) & (m->hcap - 1))
+		;
+	m->hkeys[i] = key;
+	m->hvals[i] = *v;
+	m->hused++;
+	return 0;
+}
+
+/*
+ * Grows the dense array to cover key, moving hashed ids it now covers.
+ * The hash table is rebuilt without them.
+ */
+static int
+dense_grow(struct pk_memo *m, uint64_t key)
+{
+	size_t ncap = m->dense_cap ? m->dense_cap * 2 : 64, j, oldcap;
+	uint64_t *ok = m->hkeys;
+	struct pk_val *ov = m->hvals, *p;
+	int r = 0;
+
+	while (ncap <= key)
+		ncap *= 2;
+	if ((p = realloc(m->dense, ncap * sizeof(*p))) == NULL)
+		return PAL_ERR_NOMEM;
+	memset(p + m->dense_cap, 0, (ncap - m->dense_cap) * sizeof(*p));
+	m->dense = p;
+	m->dense_cap = ncap;
+	if (m->hused == 0)
+		return 0;
+	oldcap = m->hcap;
+	m->hkeys = NULL;
+	m->hvals = NULL;
+	m->hcap = m->hused = 0;
+	for (j = 0; j < oldcap && r == 0; j++) {
+		if (ov[j].tag == PK_EMPTY)
+			continue;
+		if (ok[j] < ncap)
+			m->dense[ok[j]] = ov[j];
+		else
+			r = hash_insert(m, ok[j], &ov[j]);
+	}
+	free(ok);
+	free(ov);
+	return r;
+}
+
+int
+pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
+{
+	struct pk_memo *m = &vm->memo;
+	struct pk_val *slot = memo_find(m, key);
+	int r;
+
+	pal_pickle_ref(vm, v);
+	if (slot != NULL) {
+		/* Picklers never reuse an id; a stream that does is made by
+		 * hand, often to confuse scanners that track the memo less
+		 * exactly than the unpickler. */
+		if (!vm->cx->memo_reported) {
+			vm->cx->memo_reported = 1;
+			if ((r = pal_pickle_find(vm->cx, PK_R_MEMO, vm->at,
+			    "%s overwrites memo entry %llu",
+			    pal_pickle_opname(vm->op),
+			    (unsigned long long)key)) != 0)
+				return r;
+		}
+		pal_pickle_unref(vm, slot);
+		*slot = *v;
+		return 0;
+	}
+	if (m->count >= vm->cx->max_memo) {
+		pal_pickle_unref(vm, v);
+		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+		    "more than %u memo entries", vm->cx->max_memo);
+	}
+	r = 0;
+	if (key >= m->dense_cap && key < 2 * (uint64_t)m->count + 1024)
+		r = dense_grow(m, key);
+	if (r == 0 && key < m->dense_cap)
+		m->dense[key] = *v;
+	else if (r == 0)
+		r = hash_insert(m, key, v);
+	if (r != 0) {
+		pal_pickle_unref(vm, v);
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	}
+	m->count++;
+	return 0;
+}
+
+const struct pk_val *
+pal_pickle_memo_get(struct pk_vm *vm, uint64_t key)
+{
+	return memo_find(&vm->memo, key);
+}
+
+void
+pal_pickle_memo_reset(struct pk_vm *vm)
+{
+	struct pk_memo *m = &vm->memo;
+
+	if (m->dense != NULL)
+		memset(m->dense, 0, m->dense_cap * sizeof(*m->dense));
+	if (m->hvals != NULL)
+		memset(m->hvals, 0, m->hcap * sizeof(*m->hvals));
+	m->hused = 0;
+	m->count = 0;
+}
+
+void
+pal_pickle_memo_free(struct pk_vm *vm)
+{
+	struct pk_memo *m = &vm->memo;
+
+	free(m->dense);
+	free(m->hkeys);
+	free(m->hvals);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,1132 @@
+/*
+ * pickle_vm.c - the symbolic unpickler: one switch over the opcodes of
+ * protocols 0 to 5, with the stack, mark stack and memo semantics of
+ * CPython's C unpickler (Modules/_pickle.c, load() and its load_*
+ * functions).
+ *
+ * Every check the real unpickler makes that can stop a load (underflow
+ * below the current mark, a missing MARK, a missing memo id, an odd
+ * SETITEMS, an unquoted STRING) is made here too, so that the scanner
+ * follows exactly the opcodes a loader would run and no more.  FRAME is
+ * transparent, as in the C unpickler: it only promises that its bytes are
+ * present, and opcodes may cross its end (that is reported, because the
+ * pure-Python unpickler refuses such streams).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pickle_int.h"
+
+/* Values. */
+
+static struct pk_val
+val_scalar(uint8_t tag, int64_t i)
+{
+	struct pk_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.tag = tag;
+	v.u.i = i;
+	return v;
+}
+
+static struct pk_val
+val_span(uint8_t tag, uint8_t form, size_t off, size_t len)
+{
+	struct pk_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.tag = tag;
+	v.form = form;
+	v.u.off = off;
+	v.lo = (uint32_t)len;
+	v.hi = (uint16_t)((uint64_t)len >> 32);
+	return v;
+}
+
+/* Reading. */
+
+static int
+rd(struct pk_vm *vm, size_t n, const uint8_t **p)
+{
+	if (pal_cur_bytes(&vm->cur, n, p) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_TRUNCATED,
+		    "needs %zu bytes, %zu left (pickle data was truncated)",
+		    n, pal_cur_left(&vm->cur));
+	return 0;
+}
+
+static uint64_t
+le(const uint8_t *p, size_t n)
+{
+	uint64_t x = 0;
+
+	while (n-- > 0)
+		x = x << 8 | p[n];
+	return x;
+}
+
+/* An unsigned little-endian size of n bytes (calc_binsize). */
+static int
+rd_size(struct pk_vm *vm, size_t n, size_t *size)
+{
+	const uint8_t *p;
+	uint64_t x;
+	int r;
+
+	if ((r = rd(vm, n, &p)) != 0)
+		return r;
+	x = le(p, n);
+	/* Nothing longer than the input can follow; 2^48 bounds spans. */
+	if (x > (uint64_t)INT64_MAX || x >= (uint64_t)1 << 48)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "size %llu exceeds the maximum", (unsigned long long)x);
+	*size = (size_t)x;
+	return 0;
+}
+
+/* A line without its newline, which must be there (_Unpickler_Readline). */
+static int
+rdline(struct pk_vm *vm, const uint8_t **p, size_t *n)
+{
+	if (pal_cur_line(&vm->cur, SIZE_MAX, p, n) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_TRUNCATED,
+		    "line not terminated by a newline (pickle data was "
+		    "truncated)");
+	return 0;
+}
+
+/* As rdline, for opcodes that refuse an empty line (len < 2 in C). */
+static int
+rdline2(struct pk_vm *vm, const uint8_t **p, size_t *n)
+{
+	int r;
+
+	if ((r = rdline(vm, p, n)) != 0)
+		return r;
+	if (*n == 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "empty line (pickle data was truncated)");
+	return 0;
+}
+
+/* Stack. */
+
+static int
+underflow(struct pk_vm *vm)
+{
+	return pal_pickle_fail(vm, PAL_ERR_FORMAT, "%s",
+	    vm->nmarks > 0 ? "unexpected MARK found" :
+	    "unpickling stack underflow");
+}
+
+int
+pal_pickle_push(struct pk_vm *vm, struct pk_val v)
+{
+	if (vm->nstack == vm->cap_stack) {
+		size_t ncap = vm->cap_stack ? vm->cap_stack * 2 : 64;
+		void *p;
+
+		if (vm->nstack >= vm->cx->max_stack) {
+			pal_pickle_unref(vm, &v);
+			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+			    "stack deeper than %u", vm->cx->max_stack);
+		}
+		if (ncap > vm->cx->max_stack)
+			ncap = vm->cx->max_stack;
+		if ((p = realloc(vm->stack, ncap * sizeof(*vm->stack))) ==
+		    NULL) {
+			pal_pickle_unref(vm, &v);
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+		}
+		vm->stack = p;
+		vm->cap_stack = ncap;
+	}
+	vm->stack[vm->nstack++] = v;
+	return 0;
+}
+
+/* PDATA_POP: nothing at or below the fence may be taken. */
+static int
+pop(struct pk_vm *vm, struct pk_val *v)
+{
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	*v = vm->stack[--vm->nstack];
+	return 0;
+}
+
+/* Drops stack items from index i up, releasing them (Pdata_clear). */
+static void
+clear_to(struct pk_vm *vm, size_t i)
+{
+	pal_pickle_unref_n(vm, vm->stack + i, vm->nstack - i);
+	vm->nstack = i;
+}
+
+static int
+marker(struct pk_vm *vm, size_t *mark)
+{
+	if (vm->nmarks < 1)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "could not find MARK");
+	*mark = vm->marks[--vm->nmarks];
+	vm->fence = vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
+	return 0;
+}
+
+static int
+op_mark(struct pk_vm *vm)
+{
+	if (vm->nmarks == vm->cap_marks) {
+		size_t ncap = vm->cap_marks ? vm->cap_marks * 2 : 32;
+		void *p;
+
+		if (vm->nmarks >= vm->cx->max_stack)
+			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+			    "more than %u marks", vm->cx->max_stack);
+		if (ncap > vm->cx->max_stack)
+			ncap = vm->cx->max_stack;
+		if ((p = realloc(vm->marks, ncap * sizeof(*vm->marks))) ==
+		    NULL)
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+		vm->marks = p;
+		vm->cap_marks = ncap;
+	}
+	vm->marks[vm->nmarks++] = vm->fence = vm->nstack;
+	return 0;
+}
+
+/* load_pop: a POP right at a mark removes the mark instead. */
+static int
+op_pop(struct pk_vm *vm)
+{
+	if (vm->nmarks > 0 && vm->marks[vm->nmarks - 1] == vm->nstack) {
+		vm->nmarks--;
+		vm->fence = vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
+		return 0;
+	}
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	clear_to(vm, vm->nstack - 1);
+	return 0;
+}
+
+static int
+op_pop_mark(struct pk_vm *vm)
+{
+	size_t mark;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	clear_to(vm, mark);
+	return 0;
+}
+
+static int
+op_dup(struct pk_vm *vm)
+{
+	struct pk_val v;
+
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	v = vm->stack[vm->nstack - 1];
+	pal_pickle_ref(vm, &v);
+	return pal_pickle_push(vm, v);
+}
+
+/* Containers. */
+
+/* A new container of kind holding stack[start..], which is popped. */
+static int
+collect(struct pk_vm *vm, uint8_t kind, size_t start)
+{
+	struct pk_val v;
+	int r;
+
+	if ((r = pal_pickle_node_new(vm, kind, &v)) != 0)
+		return r;
+	r = pal_pickle_node_add(vm, v.u.ref, vm->stack + start,
+	    vm->nstack - start);
+	vm->nstack = start;
+	if (r != 0) {
+		pal_pickle_unref(vm, &v);
+		return r;
+	}
+	return pal_pickle_push(vm, v);
+}
+
+/* Pdata_poptuple: the tuple may not reach below the fence. */
+static int
+poptuple(struct pk_vm *vm, size_t start, uint8_t kind)
+{
+	if (start < vm->fence)
+		return underflow(vm);
+	return collect(vm, kind, start);
+}
+
+static int
+op_counted_tuple(struct pk_vm *vm, size_t k)
+{
+	if (vm->nstack < k)
+		return underflow(vm);
+	return poptuple(vm, vm->nstack - k, PK_N_TUPLE);
+}
+
+static int
+op_marked(struct pk_vm *vm, uint8_t kind)
+{
+	size_t mark;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	if (kind == PK_N_TUPLE || kind == PK_N_FROZENSET)
+		return poptuple(vm, mark, kind);
+	return collect(vm, kind, mark);
+}
+
+static int
+op_dict(struct pk_vm *vm)
+{
+	struct pk_val d;
+	size_t mark;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	if ((vm->nstack - mark) % 2 != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "odd number of items for DICT");
+	if ((r = pal_pickle_node_new(vm, PK_N_DICT, &d)) != 0)
+		return r;
+	if ((r = pal_pickle_push(vm, d)) != 0)
+		return r;
+	/* The new dict sits above its items: SETITEMS' layout. */
+	memmove(vm->stack + mark + 1, vm->stack + mark,
+	    (vm->nstack - 1 - mark) * sizeof(*vm->stack));
+	vm->stack[mark] = d;
+	return pal_pickle_mutate(vm, mark + 1);
+}
+
+static int
+op_empty(struct pk_vm *vm, uint8_t kind)
+{
+	struct pk_val v;
+	int r;
+
+	if ((r = pal_pickle_node_new(vm, kind, &v)) != 0)
+		return r;
+	return pal_pickle_push(vm, v);
+}
+
+/* do_append, do_setitems, load_additems: target at x - 1, items above. */
+static int
+do_mutate(struct pk_vm *vm, size_t x, int pairs)
+{
+	if (x > vm->nstack || x <= vm->fence)
+		return underflow(vm);
+	if (x == vm->nstack)
+		return 0;
+	if (pairs && (vm->nstack - x) % 2 != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "odd number of items for SETITEMS");
+	return pal_pickle_mutate(vm, x);
+}
+
+static int
+op_append(struct pk_vm *vm)
+{
+	if (vm->nstack <= vm->fence + 1)
+		return underflow(vm);
+	return do_mutate(vm, vm->nstack - 1, 0);
+}
+
+static int
+op_setitem(struct pk_vm *vm)
+{
+	if (vm->nstack < 2)
+		return underflow(vm);
+	return do_mutate(vm, vm->nstack - 2, 1);
+}
+
+static int
+op_marked_mutate(struct pk_vm *vm, int pairs)
+{
+	size_t mark;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	return do_mutate(vm, mark, pairs);
+}
+
+/* Scalars. */
+
+static int
+op_int_text(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n, off;
+	int64_t v;
+	int kind, r;
+
+	off = vm->cur.off;
+	if ((r = rdline2(vm, &p, &n)) != 0)
+		return r;
+	if (pal_pickle_text_int(p, n, &v, &kind) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "could not convert string to int");
+	if (kind == PK_INT_BIG)
+		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGTEXT,
+		    off, n));
+	return pal_pickle_push(vm, val_scalar(kind == PK_INT_BOOL ? PK_BOOL :
+	    PK_INT, v));
+}
+
+static int
+op_long_text(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n, off;
+	int64_t v;
+	int big, r;
+
+	off = vm->cur.off;
+	if ((r = rdline2(vm, &p, &n)) != 0)
+		return r;
+	if (pal_pickle_text_long(p, n, &v, &big) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "invalid literal for int()");
+	if (big)
+		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGTEXT,
+		    off, p[n - 1] == 'L' ? n - 1 : n));
+	return pal_pickle_push(vm, val_scalar(PK_INT, v));
+}
+
+static int
+op_binint(struct pk_vm *vm, size_t n)
+{
+	const uint8_t *p;
+	uint64_t x;
+	int r;
+
+	if ((r = rd(vm, n, &p)) != 0)
+		return r;
+	x = le(p, n);
+	/* BININT is signed; BININT1 and BININT2 are not (calc_binint). */
+	if (n == 4)
+		return pal_pickle_push(vm, val_scalar(PK_INT,
+		    (int64_t)(int32_t)(uint32_t)x));
+	return pal_pickle_push(vm, val_scalar(PK_INT, (int64_t)x));
+}
+
+static int
+op_counted_long(struct pk_vm *vm, size_t nb)
+{
+	const uint8_t *p;
+	size_t off;
+	int64_t size;
+	uint64_t x;
+	int r;
+
+	if ((r = rd(vm, nb, &p)) != 0)
+		return r;
+	size = nb == 1 ? (int64_t)p[0] : (int64_t)(int32_t)(uint32_t)le(p, 4);
+	if (size < 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "LONG pickle has negative byte count");
+	off = vm->cur.off;
+	if ((r = rd(vm, (size_t)size, &p)) != 0)
+		return r;
+	if (size > 8)
+		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGBIN,
+		    off, (size_t)size));
+	x = le(p, (size_t)size);
+	/* Sign-extend from the top byte read. */
+	if (size > 0 && size < 8 && (p[size - 1] & 0x80))
+		x |= ~(uint64_t)0 << (8 * size);
+	return pal_pickle_push(vm, val_scalar(PK_INT, (int64_t)x));
+}
+
+static int
+op_float_text(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	struct pk_val v;
+	size_t n;
+	double d;
+	int r;
+
+	if ((r = rdline2(vm, &p, &n)) != 0)
+		return r;
+	if (pal_pickle_text_float(p, n, &d) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "could not convert string to float");
+	v = val_scalar(PK_FLOAT, 0);
+	v.u.f = d;
+	return pal_pickle_push(vm, v);
+}
+
+static int
+op_binfloat(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	int r;
+
+	if ((r = rd(vm, 8, &p)) != 0)
+		return r;
+	return pal_pickle_push(vm, val_scalar(PK_FLOAT, 0));
+}
+
+/* Strings and bytes. */
+
+static int
+op_string(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n, off, bad = 0;
+	uint8_t form;
+	int r;
+
+	off = vm->cur.off;
+	if ((r = rdline(vm, &p, &n)) != 0)
+		return r;
+	if (n < 2 || p[0] != p[n - 1] || (p[0] != '\'' && p[0] != '"'))
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "the STRING opcode argument must be quoted");
+	if (pal_pickle_text_escape(p + 1, n - 2, NULL, &bad) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "invalid \\ escape at position %zu", bad);
+	form = memchr(p + 1, '\\', n - 2) != NULL ? PK_F_STRESC :
+	    pal_pickle_is_ascii(p + 1, n - 2) ? PK_F_UTF8 : PK_F_LATIN1;
+	return pal_pickle_push(vm, val_span(PK_STR, form, off + 1, n - 2));
+}
+
+static int
+op_unicode(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n, off, bad = 0;
+	uint8_t form;
+	int r;
+
+	off = vm->cur.off;
+	if ((r = rdline(vm, &p, &n)) != 0)
+		return r;
+	if (pal_pickle_text_rawesc(p, n, NULL, &bad) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "truncated or out-of-range \\u escape at position %zu", bad);
+	form = memchr(p, '\\', n) != NULL ? PK_F_RAWESC :
+	    pal_pickle_is_ascii(p, n) ? PK_F_UTF8 : PK_F_LATIN1;
+	return pal_pickle_push(vm, val_span(PK_STR, form, off, n));
+}
+
+/* Counted strings, bytes, bytearrays: nb bytes of length, then data. */
+static int
+op_counted(struct pk_vm *vm, size_t nb, uint8_t tag, uint8_t form)
+{
+	const uint8_t *p;
+	size_t size, off;
+	int r;
+
+	if ((r = rd_size(vm, nb, &size)) != 0)
+		return r;
+	off = vm->cur.off;
+	if ((r = rd(vm, size, &p)) != 0)
+		return r;
+	if (tag == PK_STR && form == PK_F_UTF8 && !pal_pickle_utf8_ok(p, size,
+	    1))
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "'utf-8' codec can't decode the string");
+	return pal_pickle_push(vm, val_span(tag, form, off, size));
+}
+
+/* Globals. */
+
+static int
+op_global(struct pk_vm *vm)
+{
+	const uint8_t *m, *n;
+	size_t ml, nl;
+	struct pk_val v;
+	int r;
+
+	if ((r = rdline2(vm, &m, &ml)) != 0 || (r = rdline2(vm, &n, &nl)) != 0)
+		return r;
+	if (!pal_pickle_utf8_ok(m, ml, 0) || !pal_pickle_utf8_ok(n, nl, 0))
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "'utf-8' codec can't decode the global's name");
+	if ((r = pal_pickle_global(vm, (const char *)m, ml, (const char *)n,
+	    nl, &v)) != 0)
+		return r;
+	return pal_pickle_push(vm, v);
+}
+
+/* What STACK_GLOBAL makes of an operand that is not a str. */
+static int
+stack_global_operand(struct pk_vm *vm, const struct pk_val *v)
+{
+	if (v->tag == PK_STR)
+		return 0;
+	if (v->tag == PK_GLOBAL || (v->tag == PK_NODE &&
+	    (pal_pickle_node(vm, v)->kind == PK_N_OBJECT ||
+	    pal_pickle_node(vm, v)->kind == PK_N_PERSID)))
+		return 1;
+	return -1;
+}
+
+static int
+op_stack_global(struct pk_vm *vm)
+{
+	struct pk_val name, mod, out;
+	const char *m, *n;
+	size_t ml, nl;
+	int km, kn, r;
+
+	if ((r = pop(vm, &name)) != 0)
+		return r;
+	if ((r = pop(vm, &mod)) != 0) {
+		pal_pickle_unref(vm, &name);
+		return r;
+	}
+	km = stack_global_operand(vm, &mod);
+	kn = stack_global_operand(vm, &name);
+	pal_pickle_unref(vm, &name);
+	pal_pickle_unref(vm, &mod);
+	if (km < 0 || kn < 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "STACK_GLOBAL requires str");
+	if (km > 0 || kn > 0) {
+		/* A value made at load time may well be a str; which
+		 * global it names cannot be known without running it. */
+		r = pal_pickle_global_dynamic(vm, km > 0 ?
+		    "its module name is computed when the pickle is loaded" :
+		    "its name is computed when the pickle is loaded", &out);
+	} else {
+		if ((r = pal_pickle_str(vm->cx, &mod, 0, &m, &ml)) != 0 ||
+		    (r = pal_pickle_str(vm->cx, &name, 1, &n, &nl)) != 0)
+			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+			    "global name too long to decode");
+		r = pal_pickle_global(vm, m, ml, n, nl, &out);
+	}
+	if (r != 0)
+		return r;
+	return pal_pickle_push(vm, out);
+}
+
+static int
+op_ext(struct pk_vm *vm, size_t nb)
+{
+	const uint8_t *p;
+	struct pk_val v;
+	int64_t code;
+	int r;
+
+	if ((r = rd(vm, nb, &p)) != 0)
+		return r;
+	code = nb == 4 ? (int64_t)(int32_t)(uint32_t)le(p, 4) :
+	    (int64_t)le(p, nb);
+	if (code <= 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "EXT specifies code <= 0");
+	if ((r = pal_pickle_global_ext(vm, (uint32_t)code, &v)) != 0)
+		return r;
+	return pal_pickle_push(vm, v);
+}
+
+/* Calls. */
+
+static int
+op_reduce(struct pk_vm *vm)
+{
+	struct pk_val callable, args, out;
+	int r;
+
+	if ((r = pop(vm, &args)) != 0)
+		return r;
+	if ((r = pop(vm, &callable)) != 0) {
+		pal_pickle_unref(vm, &args);
+		return r;
+	}
+	if ((r = pal_pickle_call(vm, callable, args, NULL, &out)) != 0)
+		return r;
+	return pal_pickle_push(vm, out);
+}
+
+static int
+op_newobj(struct pk_vm *vm, int ex)
+{
+	struct pk_val cls, args, kwargs, out;
+	int r;
+
+	memset(&kwargs, 0, sizeof(kwargs));
+	if (ex && (r = pop(vm, &kwargs)) != 0)
+		return r;
+	if ((r = pop(vm, &args)) != 0) {
+		pal_pickle_unref(vm, &kwargs);
+		return r;
+	}
+	if ((r = pop(vm, &cls)) != 0) {
+		pal_pickle_unref(vm, &kwargs);
+		pal_pickle_unref(vm, &args);
+		return r;
+	}
+	if ((r = pal_pickle_call(vm, cls, args, ex ? &kwargs : NULL,
+	    &out)) != 0)
+		return r;
+	return pal_pickle_push(vm, out);
+}
+
+/* Pops a tuple from mark on, to be the arguments of INST or OBJ. */
+static int
+args_from(struct pk_vm *vm, size_t start, struct pk_val *args)
+{
+	int r;
+
+	if ((r = poptuple(vm, start, PK_N_TUPLE)) != 0)
+		return r;
+	*args = vm->stack[--vm->nstack];
+	return 0;
+}
+
+static int
+op_inst(struct pk_vm *vm)
+{
+	const uint8_t *m, *n;
+	struct pk_val cls, args, out;
+	size_t mark, ml, nl;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	if ((r = rdline2(vm, &m, &ml)) != 0 || (r = rdline2(vm, &n, &nl)) != 0)
+		return r;
+	if (!pal_pickle_is_ascii(m, ml) || !pal_pickle_is_ascii(n, nl))
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "'ascii' codec can't decode the class name");
+	if ((r = pal_pickle_global(vm, (const char *)m, ml, (const char *)n,
+	    nl, &cls)) != 0)
+		return r;
+	if ((r = args_from(vm, mark, &args)) != 0)
+		return r;
+	if ((r = pal_pickle_call(vm, cls, args, NULL, &out)) != 0)
+		return r;
+	return pal_pickle_push(vm, out);
+}
+
+static int
+op_obj(struct pk_vm *vm)
+{
+	struct pk_val cls, args, out;
+	size_t mark;
+	int r;
+
+	if ((r = marker(vm, &mark)) != 0)
+		return r;
+	if (vm->nstack < mark + 1)
+		return underflow(vm);
+	if ((r = args_from(vm, mark + 1, &args)) != 0)
+		return r;
+	if ((r = pop(vm, &cls)) != 0) {
+		pal_pickle_unref(vm, &args);
+		return r;
+	}
+	if ((r = pal_pickle_call(vm, cls, args, NULL, &out)) != 0)
+		return r;
+	return pal_pickle_push(vm, out);
+}
+
+/* Persistent ids: what the loader's persistent_load returns. */
+
+static int
+persid_value(struct pk_vm *vm, struct pk_val *out)
+{
+	return pal_pickle_node_new(vm, PK_N_PERSID, out);
+}
+
+static int
+op_persid(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	struct pk_val v;
+	size_t n;
+	int r;
+
+	if ((r = rdline(vm, &p, &n)) != 0)
+		return r;
+	if (!pal_pickle_is_ascii(p, n))
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "persistent IDs in protocol 0 must be ASCII strings");
+	if ((r = persid_value(vm, &v)) != 0)
+		return r;
+	return pal_pickle_push(vm, v);
+}
+
+static int
+op_binpersid(struct pk_vm *vm)
+{
+	struct pk_val pid, v;
+	int r;
+
+	if ((r = pop(vm, &pid)) != 0)
+		return r;
+	if (vm->flags & PK_VM_TORCH)
+		r = pal_pickle_torch_persid(vm, &pid, &v);
+	else
+		r = persid_value(vm, &v);
+	pal_pickle_unref(vm, &pid);
+	if (r != 0)
+		return r;
+	return pal_pickle_push(vm, v);
+}
+
+/* Memo. */
+
+static int
+memo_push(struct pk_vm *vm, uint64_t key)
+{
+	const struct pk_val *v = pal_pickle_memo_get(vm, key);
+
+	if (v == NULL)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "memo value not found at index %llu",
+		    (unsigned long long)key);
+	pal_pickle_ref(vm, v);
+	return pal_pickle_push(vm, *v);
+}
+
+static int
+memo_store(struct pk_vm *vm, uint64_t key)
+{
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	return pal_pickle_memo_put(vm, key, &vm->stack[vm->nstack - 1]);
+}
+
+/* The decimal id of GET and PUT (PyLong_FromString base 10). */
+static int
+text_id(struct pk_vm *vm, const uint8_t *p, size_t n, int64_t *id)
+{
+	int big;
+
+	if (pal_pickle_text_pylong(p, n, 10, id, &big) != 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "invalid literal for int() with base 10");
+	if (big)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "memo id too large to convert");
+	return 0;
+}
+
+static int
+op_get(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n;
+	int64_t id;
+	int r;
+
+	if ((r = rdline2(vm, &p, &n)) != 0 || (r = text_id(vm, p, n, &id)) != 0)
+		return r;
+	if (id < 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "memo value not found at index %lld", (long long)id);
+	return memo_push(vm, (uint64_t)id);
+}
+
+static int
+op_put(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	size_t n;
+	int64_t id;
+	int r;
+
+	if ((r = rdline2(vm, &p, &n)) != 0)
+		return r;
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	if ((r = text_id(vm, p, n, &id)) != 0)
+		return r;
+	if (id < 0)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "negative PUT argument");
+	return memo_store(vm, (uint64_t)id);
+}
+
+static int
+op_binget(struct pk_vm *vm, size_t nb)
+{
+	const uint8_t *p;
+	int r;
+
+	if ((r = rd(vm, nb, &p)) != 0)
+		return r;
+	return memo_push(vm, le(p, nb));
+}
+
+static int
+op_binput(struct pk_vm *vm, size_t nb)
+{
+	const uint8_t *p;
+	int r;
+
+	if ((r = rd(vm, nb, &p)) != 0)
+		return r;
+	return memo_store(vm, le(p, nb));
+}
+
+/* Protocol 4 and 5 framing and buffers. */
+
+static int
+op_proto(struct pk_vm *vm)
+{
+	const uint8_t *p;
+	int r;
+
+	if ((r = rd(vm, 1, &p)) != 0)
+		return r;
+	if (p[0] > PK_HIGHEST_PROTOCOL)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "unsupported pickle protocol: %u", p[0]);
+	vm->proto = p[0];
+	return 0;
+}
+
+static int
+op_frame(struct pk_vm *vm)
+{
+	size_t len;
+	int r;
+
+	if ((r = rd_size(vm, 8, &len)) != 0)
+		return r;
+	if (len > pal_cur_left(&vm->cur))
+		return pal_pickle_fail(vm, PAL_ERR_TRUNCATED,
+		    "frame of %zu bytes, %zu left (pickle data was truncated)",
+		    len, pal_cur_left(&vm->cur));
+	if (vm->at < vm->frame_end && !vm->cx->frame_reported) {
+		vm->cx->frame_reported = 1;
+		if ((r = pal_pickle_find(vm->cx, PK_R_FRAME, vm->at,
+		    "FRAME starts before the frame ending at offset %zu "
+		    "ends", vm->frame_end)) != 0)
+			return r;
+	}
+	vm->frame_end = vm->cur.off + len;
+	return 0;
+}
+
+static int
+op_next_buffer(struct pk_vm *vm)
+{
+	struct pal_scan *s = vm->cx->s;
+	int r;
+
+	if (s != NULL && !vm->cx->oob_reported) {
+		vm->cx->oob_reported = 1;
+		if ((r = pal_pickle_find(vm->cx, PK_R_OOB, vm->at, "NEXT_BUFFER "
+		    "takes a buffer supplied at load time, not in the "
+		    "file")) != 0)
+			return r;
+	}
+	return pal_pickle_push(vm, val_scalar(PK_BUFFER, 0));
+}
+
+static int
+op_readonly_buffer(struct pk_vm *vm)
+{
+	if (vm->nstack <= vm->fence)
+		return underflow(vm);
+	return 0;
+}
+
+static int
+op_stop(struct pk_vm *vm)
+{
+	int r;
+
+	if ((r = pop(vm, &vm->result)) != 0)
+		return r;
+	if (vm->nstack > 0 || vm->nmarks > 0)
+		return pal_pickle_find(vm->cx, PK_R_STOP, vm->at,
+		    "STOP leaves %zu values and %zu marks behind",
+		    vm->nstack, vm->nmarks);
+	return 0;
+}
+
+static int
+bad_opcode(struct pk_vm *vm, uint8_t op)
+{
+	return pal_pickle_fail(vm, PAL_ERR_FORMAT, "invalid load key 0x%02x",
+	    op);
+}
+
+/* Dispatch: one case per opcode, as in load(). */
+static int
+dispatch(struct pk_vm *vm, uint8_t op)
+{
+	switch (op) {
+	case OP_MARK:		return op_mark(vm);
+	case OP_POP:		return op_pop(vm);
+	case OP_POP_MARK:	return op_pop_mark(vm);
+	case OP_DUP:		return op_dup(vm);
+	case OP_FLOAT:		return op_float_text(vm);
+	case OP_BINFLOAT:	return op_binfloat(vm);
+	case OP_INT:		return op_int_text(vm);
+	case OP_BININT:		return op_binint(vm, 4);
+	case OP_BININT1:	return op_binint(vm, 1);
+	case OP_BININT2:	return op_binint(vm, 2);
+	case OP_LONG:		return op_long_text(vm);
+	case OP_LONG1:		return op_counted_long(vm, 1);
+	case OP_LONG4:		return op_counted_long(vm, 4);
+	case OP_NONE:		return pal_pickle_push(vm, val_scalar(PK_NONE, 0));
+	case OP_NEWTRUE:	return pal_pickle_push(vm, val_scalar(PK_BOOL, 1));
+	case OP_NEWFALSE:	return pal_pickle_push(vm, val_scalar(PK_BOOL, 0));
+	case OP_PERSID:		return op_persid(vm);
+	case OP_BINPERSID:	return op_binpersid(vm);
+	case OP_REDUCE:		return op_reduce(vm);
+	case OP_STRING:		return op_string(vm);
+	case OP_BINSTRING:	return op_counted(vm, 4, PK_STR, PK_F_LATIN1);
+	case OP_SHORT_BINSTRING: return op_counted(vm, 1, PK_STR, PK_F_LATIN1);
+	case OP_UNICODE:	return op_unicode(vm);
+	case OP_BINUNICODE:	return op_counted(vm, 4, PK_STR, PK_F_UTF8);
+	case OP_SHORT_BINUNICODE: return op_counted(vm, 1, PK_STR, PK_F_UTF8);
+	case OP_BINUNICODE8:	return op_counted(vm, 8, PK_STR, PK_F_UTF8);
+	case OP_BINBYTES:	return op_counted(vm, 4, PK_BYTES, 0);
+	case OP_SHORT_BINBYTES:	return op_counted(vm, 1, PK_BYTES, 0);
+	case OP_BINBYTES8:	return op_counted(vm, 8, PK_BYTES, 0);
+	case OP_BYTEARRAY8:	return op_counted(vm, 8, PK_BYTEARRAY, 0);
+	case OP_APPEND:		return op_append(vm);
+	case OP_APPENDS:	return op_marked_mutate(vm, 0);
+	case OP_SETITEM:	return op_setitem(vm);
+	case OP_SETITEMS:	return op_marked_mutate(vm, 1);
+	case OP_ADDITEMS:	return op_marked_mutate(vm, 0);
+	case OP_BUILD:		return pal_pickle_build(vm);
+	case OP_GLOBAL:		return op_global(vm);
+	case OP_STACK_GLOBAL:	return op_stack_global(vm);
+	case OP_INST:		return op_inst(vm);
+	case OP_OBJ:		return op_obj(vm);
+	case OP_NEWOBJ:		return op_newobj(vm, 0);
+	case OP_NEWOBJ_EX:	return op_newobj(vm, 1);
+	case OP_EXT1:		return op_ext(vm, 1);
+	case OP_EXT2:		return op_ext(vm, 2);
+	case OP_EXT4:		return op_ext(vm, 4);
+	case OP_DICT:		return op_dict(vm);
+	case OP_EMPTY_DICT:	return op_empty(vm, PK_N_DICT);
+	case OP_LIST:		return op_marked(vm, PK_N_LIST);
+	case OP_EMPTY_LIST:	return op_empty(vm, PK_N_LIST);
+	case OP_TUPLE:		return op_marked(vm, PK_N_TUPLE);
+	case OP_EMPTY_TUPLE:	return op_counted_tuple(vm, 0);
+	case OP_TUPLE1:		return op_counted_tuple(vm, 1);
+	case OP_TUPLE2:		return op_counted_tuple(vm, 2);
+	case OP_TUPLE3:		return op_counted_tuple(vm, 3);
+	case OP_EMPTY_SET:	return op_empty(vm, PK_N_SET);
+	case OP_FROZENSET:	return op_marked(vm, PK_N_FROZENSET);
+	case OP_GET:		return op_get(vm);
+	case OP_BINGET:		return op_binget(vm, 1);
+	case OP_LONG_BINGET:	return op_binget(vm, 4);
+	case OP_PUT:		return op_put(vm);
+	case OP_BINPUT:		return op_binput(vm, 1);
+	case OP_LONG_BINPUT:	return op_binput(vm, 4);
+	case OP_MEMOIZE:	return memo_store(vm, vm->memo.count);
+	case OP_PROTO:		return op_proto(vm);
+	case OP_FRAME:		return op_frame(vm);
+	case OP_NEXT_BUFFER:	return op_next_buffer(vm);
+	case OP_READONLY_BUFFER: return op_readonly_buffer(vm);
+	default:		return bad_opcode(vm, op);
+	}
+}
+
+/* An opcode that began inside a frame and ended past it. */
+static int
+frame_check(struct pk_vm *vm)
+{
+	int r;
+
+	if (vm->at < vm->frame_end && vm->cur.off > vm->frame_end &&
+	    !vm->cx->frame_reported) {
+		vm->cx->frame_reported = 1;
+		if ((r = pal_pickle_find(vm->cx, PK_R_FRAME, vm->at,
+		    "%s crosses the end of its FRAME at offset %zu",
+		    pal_pickle_opname(vm->op), vm->frame_end)) != 0)
+			return r;
+	}
+	if (vm->cur.off >= vm->frame_end)
+		vm->frame_end = 0;
+	return 0;
+}
+
+int
+pal_pickle_run(struct pk_vm *vm)
+{
+	struct pk_ctx *cx = vm->cx;
+	size_t start = vm->cur.off;
+	uint8_t op;
+	int r;
+
+	for (;;) {
+		vm->at = vm->cur.off;
+		if (pal_cur_u8(&vm->cur, &op) != 0) {
+			vm->what = "end of data";
+			return pal_pickle_fail(vm, PAL_ERR_TRUNCATED, "%s",
+			    vm->at == start ? "no pickle data (ran out of "
+			    "input)" : "pickle data ends without STOP");
+		}
+		vm->op = op;
+		if (++cx->nops > cx->max_opcodes)
+			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+			    "more than %llu opcodes",
+			    (unsigned long long)cx->max_opcodes);
+		if (op == OP_STOP)
+			return op_stop(vm);
+		if ((r = dispatch(vm, op)) != 0)
+			return r;
+		if (vm->frame_end != 0 && (r = frame_check(vm)) != 0)
+			return r;
+	}
+}
+
+void
+pal_pickle_vm_init(struct pk_vm *vm, struct pk_ctx *cx, size_t off,
+    unsigned flags)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cx = cx;
+	vm->free_node = PK_NOREF;
+	pal_cur_init(&vm->cur, cx->data, cx->len);
+	(void)pal_cur_seek(&vm->cur, off);
+	vm->flags = flags;
+}
+
+void
+pal_pickle_vm_reset(struct pk_vm *vm, size_t off, unsigned flags)
+{
+	vm->nstack = 0;
+	vm->nmarks = 0;
+	vm->fence = 0;
+	vm->proto = 0;
+	vm->frame_end = 0;
+	vm->flags = flags;
+	vm->what = NULL;
+	memset(&vm->result, 0, sizeof(vm->result));
+	pal_pickle_memo_reset(vm);
+	pal_pickle_heap_reset(vm);
+	(void)pal_cur_seek(&vm->cur, off);
+}
+
+void
+pal_pickle_vm_free(struct pk_vm *vm)
+{
+	pal_pickle_heap_free(vm);
+	pal_pickle_memo_free(vm);
+	free(vm->stack);
+	free(vm->marks);
+	vm->stack = NULL;
+	vm->marks = NULL;
+	vm->cap_stack = vm->cap_marks = 0;
+	vm->nstack = vm->nmarks = 0;
+}
