@@ -62,9 +62,21 @@ static const char *const class_fields[] = {
 	"feature_extractor_type", "video_processor_type", NULL,
 };
 
-/* Libraries diffusers loads model_index.json components from itself. */
+/*
+ * Libraries diffusers loads model_index.json components from itself:
+ * the libraries, and the diffusers.pipelines submodules that define
+ * components (the Stable Diffusion safety checker, Kandinsky's text
+ * encoder, ...).  Any other name is a module diffusers imports.
+ */
 static const char *const diffusers_libs[] = {
-	"diffusers", "transformers", "onnxruntime.training", NULL,
+	"diffusers", "transformers", "onnxruntime.training",
+	"stable_diffusion", "stable_diffusion_xl", "stable_diffusion_safe",
+	"stable_diffusion_3", "stable_audio", "deepfloyd_if", "kandinsky",
+	"kandinsky2_2", "kandinsky3", "latent_diffusion", "alt_diffusion",
+	"paint_by_example", "versatile_diffusion", "unclip", "wuerstchen",
+	"stable_cascade", "audioldm2", "shap_e", "blip_diffusion",
+	"musicldm", "semantic_stable_diffusion", "i2vgen_xl", "animatediff",
+	"pixart_alpha", "controlnet", "t2i_adapter", "ledits_pp", NULL,
 };
 
 struct hf {

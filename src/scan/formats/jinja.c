@@ -379,17 +379,23 @@ classify_partial(const uint8_t *pat, size_t n, const char **matched)
 	if (known < 3)
 		return JC_NONE;
 	enum jclass cl = JC_NONE;
+	size_t score, best = SIZE_MAX;
 
-	/* The shortest name that fits says the least beyond the pattern. */
+	/*
+	 * Of the names that fit, a dunder (what escapes go through) and
+	 * then the shortest says the least beyond the pattern.
+	 */
 	for (k = 0; k < 2; k++)
-		for (i = 0; lists[k][i] != NULL; i++)
-			if (strlen(lists[k][i]) > 3 &&
-			    glob_match(pat, n, lists[k][i]) &&
-			    (cl == JC_NONE ||
-			    strlen(lists[k][i]) < strlen(*matched))) {
+		for (i = 0; lists[k][i] != NULL; i++) {
+			score = strlen(lists[k][i]) +
+			    (lists[k][i][0] == '_' ? 0 : 100);
+			if (strlen(lists[k][i]) > 3 && score < best &&
+			    glob_match(pat, n, lists[k][i])) {
 				*matched = lists[k][i];
 				cl = classes[k];
+				best = score;
 			}
+		}
 	return cl;
 }
 
