@@ -62,6 +62,19 @@ static const int fatal[] = {
 	SCMP_SYS(kexec_load), SCMP_SYS(init_module), SCMP_SYS(finit_module),
 };
 
+/*
+ * An argument comparison with every field set (libseccomp's SCMP_An
+ * macros leave datum_b to the compiler, which clang warns about).
+ */
+static struct scmp_arg_cmp
+arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a,
+		.datum_b = b };
+
+	return c;
+}
+
 static int
 add_rules(scmp_filter_ctx ctx)
 {
@@ -76,21 +89,21 @@ add_rules(scmp_filter_ctx ctx)
 	/* Output goes to standard output and standard error only. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-		    SCMP_A0(SCMP_CMP_LE, 2));
+		    arg_cmp(0, SCMP_CMP_LE, 2, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
-		    SCMP_A0(SCMP_CMP_LE, 2));
+		    arg_cmp(0, SCMP_CMP_LE, 2, 0));
 	/* Memory may be mapped and protected, but never made executable. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		    arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		    arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	/* isatty() on the output streams. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A0(SCMP_CMP_LE, 2));
+		    arg_cmp(0, SCMP_CMP_LE, 2, 0));
 	return rc;
 }
 
