@@ -1,7 +1,7 @@
 /*
  * test_gguf.c - the GGUF scanner: files laid out as gguf-py lays them out
  * (versions 1 to 3, both byte orders) scan clean; chat templates reach the
- * Jinja check; every malformed header, count, string, array, tensor info
+ * Jinja check, in every layout; every malformed header, count, string, array, tensor info
  * and layout ends in the expected error, and hidden bytes and duplicate
  * keys in the expected finding.
  */
@@ -284,51 +284,53 @@ real_files_scan_clean(void **state)
 	}
 }
 
+/* Findings of the Jinja check, all located in the key named where. */
+static size_t
+jinja_findings(const struct pal_scan *s, const char *where)
+{
+	const struct pal_finding *fd;
+	size_t i, n = 0;
+
+	for (i = 0; i < pal_scan_nfindings(s); i++) {
+		fd = pal_scan_finding(s, i);
+		if (strncmp(fd->rule, "jinja.", 6) != 0)
+			continue;
+		if (strncmp(fd->location, where, strlen(where)) != 0 ||
+		    fd->location[strlen(where)] != ' ')
+			fail_msg("finding at %s, want %s", fd->location, where);
+		n++;
+	}
+	return n;
+}
+
 /*
- * Templates go to the Jinja check.  Until it is built the scanner reports
- * each template's presence (an info finding); once it is, a benign
- * template is clean and the escape of CVE-2024-34359 is a finding.
+ * Every template goes to the Jinja check: a benign one is clean, the
+ * sandbox escape of CVE-2024-34359 is found in the key that holds it.
  */
 static void
 chat_templates_reach_the_jinja_check(void **state)
 {
-	const struct pal_scan_result *r;
 	struct pal_scan *s;
-	size_t len, info;
+	size_t len;
 	uint8_t *p;
 
 	p = load("tensors/gguf_template.gguf", &len);
-	s = scan(*state, p, len);
+	assert_clean(scan(*state, p, len), "benign templates");
 	free(p);
-	r = pal_scan_result(s, 0);
-	info = count_rule(s, "gguf.chat-template");
-	if (info > 0) {
-		assert_int_equal(info, 2);
-		assert_int_equal(pal_scan_nfindings(s), 2);
-		assert_string_equal(pal_scan_finding(s, 0)->location,
-		    "key 'tokenizer.chat_template'");
-		assert_string_equal(pal_scan_finding(s, 1)->location,
-		    "key 'tokenizer.chat_template.tool_use'");
-		assert_non_null(strstr(pal_scan_finding(s, 0)->reason,
-		    "Jinja chat template"));
-		assert_int_equal(r->status, PAL_ITEM_FINDINGS);
-	} else {
-		assert_clean(s, "benign template");
-	}
 
 	p = load("tensors/gguf_template_evil.gguf", &len);
 	s = scan(*state, p, len);
 	free(p);
-	r = pal_scan_result(s, 0);
-	assert_int_equal(r->status, PAL_ITEM_FINDINGS);
-	if (info > 0)
-		assert_int_equal(count_rule(s, "gguf.chat-template"), 1);
-	else
-		assert_true(pal_scan_nfindings(s) >
-		    count_rule(s, "gguf.chat-template"));
+	assert_int_equal(pal_scan_result(s, 0)->status, PAL_ITEM_FINDINGS);
+	assert_true(jinja_findings(s, "tokenizer.chat_template") > 0);
+	assert_int_equal(jinja_findings(s, "tokenizer.chat_template"),
+	    pal_scan_nfindings(s));
 }
 
-/* A template in a big-endian, version 1 or odd-named key is found too. */
+/*
+ * A template is extracted in every version and byte order, from the base
+ * key and from a named one; keys that only look similar are not templates.
+ */
 static void
 templates_in_every_layout(void **state)
 {
@@ -339,33 +341,59 @@ templates_in_every_layout(void **state)
 
 	for (v = 1; v <= 3; v++) {
 		for (be = 0; be <= 1; be++) {
-			header(&b, v, 0, 2);
+			memset(&b, 0, sizeof(b));
 			b.be = be;
-			/* The version and counts were written little-endian. */
-			b.n = 0;
+			b.version = v;
 			put(&b, "GGUF", 4);
 			U32(&b, v);
 			SIZE(&b, 0);
 			SIZE(&b, 2);
-			kv_str(&b, "tokenizer.chat_template", "{{ x }}");
-			kv_str(&b, "tokenizer.chat_template.rag", "{{ y }}");
+			kv_str(&b, "tokenizer.chat_template", "{{ messages }}");
+			kv_str(&b, "tokenizer.chat_template.rag",
+			    "{{ x.__class__.__mro__ }}");
 			s = scan_gb(*state, &b);
-			if (count_rule(s, "gguf.chat-template") == 0)
-				assert_clean(s, "templates");
-			else
-				assert_int_equal(count_rule(s,
-				    "gguf.chat-template"), 2);
+			if (jinja_findings(s, "tokenizer.chat_template.rag") == 0)
+				fail_msg("version %u, big-endian %d: template "
+				    "not checked", v, be);
 		}
 	}
-	/* Not templates: the list of names, and a bare prefix. */
 	header(&b, 3, 0, 2);
 	str(&b, "tokenizer.chat_templates");
 	U32(&b, T_ARR);
 	U32(&b, T_STR);
 	U64(&b, 1);
-	str(&b, "rag");
-	kv_str(&b, "tokenizer.chat_template_x", "{{ z }}");
-	assert_clean(scan_gb(*state, &b), "template names");
+	str(&b, "{{ x.__class__ }}");
+	kv_str(&b, "tokenizer.chat_template_x", "{{ x.__class__ }}");
+	assert_clean(scan_gb(*state, &b), "not templates");
+}
+
+/*
+ * A template the check cannot parse makes the file an error, but only
+ * after the rest of the file was scanned: what follows is still found.
+ */
+static void
+unparsable_templates_are_errors(void **state)
+{
+	const struct pal_scan_result *r;
+	struct pal_scan *s;
+	struct gb b;
+
+	header(&b, 3, 0, 1);
+	kv_str(&b, "tokenizer.chat_template", "{% for %}");
+	r = pal_scan_result(scan_gb(*state, &b), 0);
+	assert_int_equal(r->status, PAL_ITEM_ERROR);
+	assert_non_null(strstr(r->detail,
+	    "gguf: key 'tokenizer.chat_template': "));
+
+	header(&b, 3, 0, 3);
+	kv_str(&b, "tokenizer.chat_template", "{% for %}");
+	kv_str(&b, "general.name", "a");
+	kv_str(&b, "general.name", "b");
+	s = scan_gb(*state, &b);
+	r = pal_scan_result(s, 0);
+	assert_int_equal(count_rule(s, "gguf.duplicate-key"), 1);
+	assert_int_equal(r->status, PAL_ITEM_FINDINGS);
+	assert_non_null(strstr(r->detail, "tokenizer.chat_template"));
 }
 
 static void
@@ -798,16 +826,14 @@ static void
 rules_are_registered(void **state)
 {
 	static const char *const ids[] = {
-		"gguf.chat-template", "gguf.unreferenced-data",
-		"gguf.trailing-data", "gguf.duplicate-key",
+		"gguf.unreferenced-data", "gguf.trailing-data",
+		"gguf.duplicate-key",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		assert_non_null(pal_scan_rule(ids[i]));
-	assert_int_equal(pal_scan_rule("gguf.chat-template")->severity,
-	    PAL_SEV_INFO);
 }
 
 int
@@ -820,6 +846,8 @@ main(void)
 		    chat_templates_reach_the_jinja_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(templates_in_every_layout,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    unparsable_templates_are_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_errors, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(

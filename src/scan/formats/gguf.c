@@ -48,9 +48,6 @@
 #define QUOTE_SZ		(GGUF_QUOTE_MAX * 4 + 8)
 
 const struct pal_rule pal_rules_gguf[] = {
-	{ "gguf.chat-template", PAL_SEV_INFO,
-	  "The file carries a Jinja chat template, which inference servers "
-	  "render; it could not be analysed, so check it before serving." },
 	{ "gguf.unreferenced-data", PAL_SEV_MEDIUM,
 	  "Non-zero bytes in padding or between tensors belong to no tensor; "
 	  "loaders never read them, which makes them a place to hide a "
@@ -332,28 +329,20 @@ is_template_key(const struct span *k)
 }
 
 /*
- * Hands a template to the Jinja check.  Until that check is built it
- * answers "unsupported", and the template's presence is reported instead
- * so that it is looked at before the model is served.  A template the
- * check could not finish is an error for the file, kept until the rest
- * of the file has been scanned.
+ * Hands a template to the Jinja check, whose findings are the file's.  A
+ * template the check could not finish (a syntax error, a limit) means the
+ * file cannot be vouched for: that error is kept and returned once the
+ * rest of the file has been scanned, so that nothing after the template
+ * goes unchecked.
  */
 static int
 check_template(struct gguf *g, const char *kq, const struct span *tmpl)
 {
-	char loc[QUOTE_SZ + 8];
 	int r;
 
-	snprintf(loc, sizeof(loc), "key '%s'", kq);
 	r = pal_jinja_check(g->s, g->it, kq, (const char *)tmpl->p, tmpl->n);
 	if (r == 0 || r == PAL_ERR_NOMEM)
 		return r;
-	if (r == PAL_ERR_UNSUPPORTED) {
-		pal_err_clear(&g->s->err);
-		return pal_scan_find(g->s, g->it, "gguf.chat-template", loc,
-		    "a %zu-byte Jinja chat template at offset %zu, rendered by "
-		    "inference servers, was not analysed", tmpl->n, tmpl->off);
-	}
 	if (g->deferred.code == 0) {
 		if (g->s->err.code != 0)
 			g->deferred = g->s->err;
