@@ -190,7 +190,8 @@ benign_archives_have_no_zip_findings(void **state)
 		"torch_state_dict.pt", "torch_module.pt",
 		"torchscript_scripted.pt", "torchscript_traced.pt",
 		"arrays.npz", "arrays_compressed.npz", "plain.zip",
-		"zip64_member.zip", "model.keras", "empty.zip", NULL,
+		"zip64_member.zip", "zip64_central.zip", "model.keras",
+		"empty.zip", NULL,
 	};
 	struct fixture *f = *state;
 	size_t i;
@@ -326,6 +327,7 @@ static const struct trick tricks[] = {
 	{ "torchscript_evil.pt", "zip.torchscript-call", 2, "native library" },
 	{ "torchscript_evil.pt", "zip.torchscript-op", 1, "'evilns'" },
 	{ "nested.zip", "zip.hidden-entry", 1, "'evil.pkl'" },
+	{ "usize_lie.zip", "zip.size-mismatch", 1, "declares 10" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -397,6 +399,10 @@ tricked_members_are_still_scanned(void **state)
 	assert_member_format(s, "data.pkl", "pickle");
 	s = scan(f, "nested.zip");
 	assert_member_format(s, "inner.zip!evil.pkl", "pickle");
+	s = scan(f, "usize_lie.zip");
+	assert_member_format(s, "data.pkl", "pickle");
+	s = scan(f, "zip64_central.zip");
+	assert_member_format(s, "data.pkl", "pickle");
 }
 
 /* torch.load unpickles what precedes a zip; so does the scanner. */
@@ -450,6 +456,7 @@ malformed_archives_are_errors(void **state)
 	assert_int_equal(top(s)->status, PAL_ITEM_ERROR);
 	assert_error(s, "no end of central directory record");
 	assert_member_format(s, "torch_state_dict/data.pkl", "pickle");
+	assert_null(member(s, "torch_state_dict/data/0"));
 }
 
 static void

@@ -191,8 +191,14 @@ pal_fmt_zip(struct pal_scan *s, const struct pal_scan_item *it)
 	pal_cur_init(&z.file, it->data, it->len);
 	z.max_recs = pal_scan_limits(s)->max_members;
 	z.walk_start = ZIP_NONE;
-	if ((r = pal_zip_read_dirs(&z)) != 0 || (r = pal_zip_walk(&z)) != 0 ||
-	    (r = report_cap(&z)) != 0 || (r = pal_zip_check(&z)) != 0 ||
+	if ((r = pal_zip_read_dirs(&z)) != 0 || (r = pal_zip_walk(&z)) != 0)
+		goto out;
+	/* A truncated checkpoint has no directory: its names still tell. */
+	if (!z.dir[ZIP_VIEW_PY].ok && !z.dir[ZIP_VIEW_TORCH].ok) {
+		z.walked.ok = 1;
+		pal_zip_find_prefix(&z, ZIP_IN_WALK, &z.walked);
+	}
+	if ((r = report_cap(&z)) != 0 || (r = pal_zip_check(&z)) != 0 ||
 	    (r = pal_zip_scan_members(&z)) != 0)
 		goto out;
 	r = outcome(&z);

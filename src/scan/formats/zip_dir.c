@@ -698,16 +698,15 @@ has_record(const struct zip *z, unsigned bit, const struct zip_dir *d,
  * The view holds a PyTorch archive when it lists data.pkl (torch.save)
  * or constants.pkl (torch.jit.save) under that name.
  */
-static void
-find_prefix(struct zip *z, enum zip_view v)
+void
+pal_zip_find_prefix(const struct zip *z, unsigned bit, struct zip_dir *d)
 {
-	struct zip_dir *d = &z->dir[v];
 	const struct zip_rec *first = NULL;
 	const uint8_t *slash;
 	size_t i;
 
 	for (i = 0; i < z->nrecs && first == NULL; i++)
-		if (z->recs[i].views & (1u << v))
+		if (z->recs[i].views & bit)
 			first = &z->recs[i];
 	if (!d->ok || first == NULL ||
 	    (slash = memchr(first->name, '/', first->name_len)) == NULL)
@@ -717,8 +716,8 @@ find_prefix(struct zip *z, enum zip_view v)
 		return;
 	memcpy(d->prefix, first->name, d->prefix_len);
 	d->prefix[d->prefix_len] = '\0';
-	d->torch = has_record(z, 1u << v, d, "data.pkl") ||
-	    has_record(z, 1u << v, d, "constants.pkl");
+	d->torch = has_record(z, bit, d, "data.pkl") ||
+	    has_record(z, bit, d, "constants.pkl");
 }
 
 int
@@ -734,8 +733,8 @@ pal_zip_read_dirs(struct zip *z)
 		return r;
 	for (i = 0; i < z->nrecs; i++)
 		pal_zip_resolve(z, &z->recs[i]);
-	find_prefix(z, ZIP_VIEW_PY);
-	find_prefix(z, ZIP_VIEW_TORCH);
+	pal_zip_find_prefix(z, ZIP_IN_PY, &z->dir[ZIP_VIEW_PY]);
+	pal_zip_find_prefix(z, ZIP_IN_TORCH, &z->dir[ZIP_VIEW_TORCH]);
 	return 0;
 }
 
@@ -786,36 +785,72 @@ pal_zip_read_local(const struct zip *z, uint64_t off, struct zip_local *l)
 	return 0;
 }
 
+/* One reading of a data descriptor: 4-byte or 8-byte sizes. */
+struct desc {
+	uint32_t crc;
+	uint64_t csize, usize;
+	uint64_t end;
+	int ok;
+};
+
+static void
+desc_form(const struct zip *z, uint64_t at, int wide, struct desc *d)
+{
+	uint32_t sig, cs, us;
+	struct pal_cur c;
+
+	d->ok = 0;
+	if (pal_zip_at(z, at, &c) != 0 || pal_cur_u32le(&c, &sig) != 0)
+		return;
+	if (sig != ZIP_SIG_DESC)
+		c.off -= 4;
+	if (pal_cur_u32le(&c, &d->crc) != 0)
+		return;
+	if (wide) {
+		if (pal_cur_u64le(&c, &d->csize) != 0 ||
+		    pal_cur_u64le(&c, &d->usize) != 0)
+			return;
+	} else {
+		if (pal_cur_u32le(&c, &cs) != 0 || pal_cur_u32le(&c, &us) != 0)
+			return;
+		d->csize = cs;
+		d->usize = us;
+	}
+	d->end = c.off;
+	d->ok = 1;
+}
+
+static int
+desc_fits(const struct desc *d, const struct zip_rec *r)
+{
+	return d->ok && d->crc == r->crc && d->csize == r->csize &&
+	    d->usize == r->usize;
+}
+
 /*
  * The data descriptor after a member's data: an optional signature, the
- * CRC, then the sizes, 8 bytes each for a ZIP64 member.
+ * CRC, then the sizes, 8 bytes each when the member has a ZIP64 field.
+ * Writers disagree on when to use the wide form, so the form whose values
+ * match the central record is taken; if neither does, the expected one.
  */
 static void
 read_desc(const struct zip *z, struct zip_rec *r, uint64_t at)
 {
 	int wide = r->loc.zip64 || r->csize >= ZIP_U32_MAX ||
 	    r->usize >= ZIP_U32_MAX;
-	uint32_t sig, cs, us;
-	struct pal_cur c;
+	struct desc d[2];
 
-	if (pal_zip_at(z, at, &c) != 0 || pal_cur_u32le(&c, &sig) != 0)
+	desc_form(z, at, wide, &d[0]);
+	desc_form(z, at, !wide, &d[1]);
+	if (!desc_fits(&d[0], r) && desc_fits(&d[1], r))
+		d[0] = d[1];
+	if (!d[0].ok)
 		return;
-	if (sig != ZIP_SIG_DESC)
-		c.off -= 4;
-	if (pal_cur_u32le(&c, &r->desc_crc) != 0)
-		return;
-	if (wide) {
-		if (pal_cur_u64le(&c, &r->desc_csize) != 0 ||
-		    pal_cur_u64le(&c, &r->desc_usize) != 0)
-			return;
-	} else {
-		if (pal_cur_u32le(&c, &cs) != 0 || pal_cur_u32le(&c, &us) != 0)
-			return;
-		r->desc_csize = cs;
-		r->desc_usize = us;
-	}
 	r->has_desc = 1;
-	r->end = c.off;
+	r->desc_crc = d[0].crc;
+	r->desc_csize = d[0].csize;
+	r->desc_usize = d[0].usize;
+	r->end = d[0].end;
 }
 
 void

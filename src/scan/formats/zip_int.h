@@ -128,6 +128,7 @@ struct zip {
 	const struct pal_scan_item *it;
 	struct pal_cur file;		/* the whole input */
 	struct zip_dir dir[ZIP_NVIEWS];
+	struct zip_dir walked;		/* the walk's, when no directory opens */
 	struct zip_rec *recs;
 	size_t nrecs, cap;
 	size_t max_recs;		/* limits.max_members */
@@ -154,6 +155,8 @@ int pal_zip_read_dirs(struct zip *z);
 int pal_zip_read_local(const struct zip *z, uint64_t off,
     struct zip_local *loc);
 void pal_zip_resolve(struct zip *z, struct zip_rec *r);
+void pal_zip_find_prefix(const struct zip *z, unsigned bit,
+    struct zip_dir *d);
 
 /* zip_walk.c */
 int pal_zip_walk(struct zip *z);

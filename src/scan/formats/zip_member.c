@@ -77,6 +77,8 @@ torch_dir(const struct zip *z, const struct zip_rec *r)
 	for (v = 0; v < ZIP_NVIEWS; v++)
 		if ((r->views & (1u << v)) && z->dir[v].torch)
 			return &z->dir[v];
+	if ((r->views & ZIP_IN_WALK) && z->walked.torch)
+		return &z->walked;
 	return NULL;
 }
 
@@ -329,7 +331,8 @@ foreign_op(const uint8_t *p, size_t n, const uint8_t **ns, size_t *nlen)
 		at = hit + sizeof(pat) - 1;
 		for (k = 0; at + k < end && ident_char(at[k]); k++)
 			;
-		if (k > 0 && !ns_known(at, k)) {
+		/* torch.ops.<ns>.<op>; torch.ops.load_library(...) is no op. */
+		if (k > 0 && at + k < end && at[k] == '.' && !ns_known(at, k)) {
 			*ns = at;
 			*nlen = k;
 			return 1;

@@ -110,6 +110,15 @@ def build(members, prepend=b"", relative=False, count=None, tail=b""):
     return bytes(out + tail)
 
 
+def zinfo(name, method=zipfile.ZIP_STORED):
+    """A fixed timestamp, so that the files come out the same each run."""
+    zi = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    zi.compress_type = method
+    zi.external_attr = (0o40755 << 16 | 0x10) if name.endswith("/") else \
+        0o644 << 16
+    return zi
+
+
 def write(name, data):
     with open(os.path.join(OUT, name), "wb") as fp:
         fp.write(data)
@@ -175,15 +184,15 @@ def benign_zipfile():
     joblib.dump({"coef": np.arange(3.0)}, jb)
     path = os.path.join(OUT, "plain.zip")
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("weights/", b"")
-        zf.writestr("README.txt", TEXT * 4, zipfile.ZIP_DEFLATED)
-        zf.writestr("weights/model.pkl", BENIGN, zipfile.ZIP_STORED)
-        zf.writestr("weights/arrays.npz", npz.getvalue())
-        zf.writestr("weights/model.joblib", jb.getvalue(),
-                    zipfile.ZIP_DEFLATED)
+        zf.writestr(zinfo("weights/"), b"")
+        zf.writestr(zinfo("README.txt", zipfile.ZIP_DEFLATED), TEXT * 4)
+        zf.writestr(zinfo("weights/model.pkl"), BENIGN)
+        zf.writestr(zinfo("weights/arrays.npz"), npz.getvalue())
+        zf.writestr(zinfo("weights/model.joblib", zipfile.ZIP_DEFLATED),
+                    jb.getvalue())
     path = os.path.join(OUT, "zip64_member.zip")
     with zipfile.ZipFile(path, "w") as zf:
-        with zf.open("data.pkl", "w", force_zip64=True) as fp:
+        with zf.open(zinfo("data.pkl"), "w", force_zip64=True) as fp:
             fp.write(BENIGN)
 
 
@@ -198,16 +207,16 @@ def benign_keras():
               b'"class_name": "Dense", "config": {"units": 2}}]}}')
     meta = b'{"keras_version": "3.0.0", "date_saved": "2024-01-01"}'
     with zipfile.ZipFile(os.path.join(OUT, "model.keras"), "w") as zf:
-        zf.writestr("metadata.json", meta)
-        zf.writestr("config.json", config)
-        zf.writestr("model.weights.h5", h5.getvalue())
+        zf.writestr(zinfo("metadata.json"), meta)
+        zf.writestr(zinfo("config.json"), config)
+        zf.writestr(zinfo("model.weights.h5"), h5.getvalue())
 
 
 def torch_like(name, files):
     """A PyTorch-layout archive written by zipfile."""
     with zipfile.ZipFile(os.path.join(OUT, name), "w") as zf:
         for n, d in files:
-            zf.writestr(n, d)
+            zf.writestr(zinfo(n), d)
 
 
 def hostile():
@@ -267,6 +276,15 @@ def hostile():
     write("empty.zip", eocd(0, 0, 0))
     write("zip64_missing.zip", build([member(
         "data.pkl", EVIL, central={"csize": 0xFFFFFFFF})]))
+    write("usize_lie.zip", build([member(
+        "data.pkl", EVIL, method=8, local={"usize": 10},
+        central={"usize": 10})]))
+    z64 = struct.pack("<HHQQ", 1, 16, len(EVIL), len(EVIL))
+    write("zip64_central.zip", build([member(
+        "data.pkl", EVIL,
+        local={"csize": 0xFFFFFFFF, "usize": 0xFFFFFFFF, "extra": z64},
+        central={"csize": 0xFFFFFFFF, "usize": 0xFFFFFFFF,
+                 "extra": z64})]))
     write("not_a_zip.bin", b"PK\x03\x04" + b"\xff" * 40)
     write("deflate_corrupt.zip", build([member(
         "data.pkl", EVIL, method=8, raw=b"\xff\xfe\xfd\xfc" * 4)]))
