@@ -96,16 +96,24 @@ pal_policy_profile_name(unsigned bit)
 	return NULL;
 }
 
+/*
+ * One pass, without strlen: the judge compares a lot (every lookup is a
+ * binary search), and most comparisons end at the first byte.
+ */
 int
 pal_policy_strcmp(const char *a, size_t alen, const char *b)
 {
-	size_t blen = strlen(b);
-	int c;
+	size_t i;
 
-	c = memcmp(a, b, alen < blen ? alen : blen);
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
+	for (i = 0; i < alen; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (y == '\0')
+			return 1;
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return b[alen] == '\0' ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------------
@@ -497,6 +505,18 @@ judge_one(const struct pal_policy *p, const char *module, size_t mlen,
 	return PAL_GLOBAL_UNKNOWN;
 }
 
+/* Could a component of name be a dunder?  Saves a lookup when not. */
+static int
+maybe_dunder(const char *name, size_t nlen)
+{
+	size_t i;
+
+	for (i = 1; i < nlen; i++)
+		if (name[i] == '_' && name[i - 1] == '_')
+			return 1;
+	return 0;
+}
+
 /* _compat_pickle's mapping of a Python 2 name, if it has one. */
 static int
 compat_map(const char *module, size_t mlen, const char *name, size_t nlen,
@@ -561,7 +581,8 @@ judge(const struct pal_policy *p, const char *module, size_t mlen,
 	 * The few dunder names on the allowlist (copyreg.__newobj__) are
 	 * exempt from the dunder rule, under their Python 2 names too.
 	 */
-	exempt = builtin_find(module, mlen, name, nlen) != NULL;
+	exempt = maybe_dunder(name, nlen) &&
+	    builtin_find(module, mlen, name, nlen) != NULL;
 	if (!compat_map(module, mlen, name, nlen, &to_module, &to_name, &live)) {
 		return judge_one(p, module, mlen, name, nlen, use_deny, exempt,
 		    why);
@@ -572,7 +593,8 @@ judge(const struct pal_policy *p, const char *module, size_t mlen,
 		to_nlen = nlen;
 	} else
 		to_nlen = strlen(to_name);
-	exempt = exempt || builtin_find(to_module, to_mlen, to_name, to_nlen);
+	exempt = exempt || (maybe_dunder(to_name, to_nlen) &&
+	    builtin_find(to_module, to_mlen, to_name, to_nlen) != NULL);
 	raw = judge_one(p, module, mlen, name, nlen, use_deny, exempt,
 	    &why_raw);
 	mapped = judge_one(p, to_module, to_mlen, to_name, to_nlen, use_deny,
