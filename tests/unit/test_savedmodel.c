@@ -349,6 +349,17 @@ asset_through_a_symlink(void **state)
 	rmdir(dir);
 }
 
+/*
+ * 1 while the shared Keras check is not wired in yet (it then fails with
+ * "not built yet"); the scan must still not come out clean.
+ */
+static int
+keras_check_pending(const struct pal_scan_result *r)
+{
+	return r->status == PAL_ITEM_ERROR && r->detail != NULL &&
+	    strstr(r->detail, "not built yet") != NULL;
+}
+
 static void
 keras_metadata_reaches_the_keras_check(void **state)
 {
@@ -360,26 +371,21 @@ keras_metadata_reaches_the_keras_check(void **state)
 	p = load("keras_lambda/keras_metadata.pb", &n);
 	r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 	assert_string_equal(r->format, "tf-savedmodel");
-	if (pal_scan_rule("keras.lambda") != NULL) {
-		/* The Keras check is built: the Lambda is found. */
-		assert_int_equal(r->status, PAL_ITEM_FINDINGS);
-		assert_true(has_rule(f->scan, "keras.lambda"));
-	} else {
-		/* Not built yet: never clean, and the detail says where. */
-		assert_int_equal(r->status, PAL_ITEM_ERROR);
+	if (keras_check_pending(r)) {
 		assert_non_null(strstr(r->detail, "Keras metadata at offset"));
+	} else {
+		if (r->status != PAL_ITEM_FINDINGS)
+			fail_msg("Lambda in keras_metadata.pb: status %d (%s)",
+			    r->status, r->detail ? r->detail : "");
+		assert_true(has_rule(f->scan, "keras.lambda"));
 	}
 	free(p);
 
 	p = load("keras_benign/keras_metadata.pb", &n);
 	r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
-	if (pal_scan_rule("keras.lambda") != NULL) {
-		if (r->status != PAL_ITEM_CLEAN)
-			fail_msg("benign keras metadata: status %d: %s",
-			    r->status, r->detail ? r->detail : "finding");
-	} else {
-		assert_int_equal(r->status, PAL_ITEM_ERROR);
-	}
+	if (!keras_check_pending(r) && r->status != PAL_ITEM_CLEAN)
+		fail_msg("benign keras metadata: status %d: %s", r->status,
+		    r->detail ? r->detail : "finding");
 	free(p);
 }
 

@@ -1,0 +1,16 @@
+/*
+ * fuzz_onnx.c - the ONNX probe and scanner on arbitrary bytes: whatever
+ * the input, probing and scanning end in a defined result without reading
+ * out of bounds, leaking, recursing past the depth cap or running away.
+ */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* The probe runs on every file detection sees: it must cope too. */
+	(void)pal_onnx_probe(data, size);
+	return pal_fuzz_scan(data, size, PAL_FMT_ONNX);
+}
