@@ -262,6 +262,22 @@ test_corrupt_files(void **state)
 	expect_file_error("config_bad_json.h5", "is not valid JSON");
 }
 
+/* A configuration that fails its check still lets the walk go on. */
+static void
+test_deferred_error(void **state)
+{
+	struct pal_scan *s = scan_file("config_bad_json_extlink.h5");
+	const struct pal_scan_result *res = pal_scan_result(s, 0);
+
+	(void)state;
+	assert_int_equal(count_rule(s, "hdf5.external-link"), 1);
+	assert_int_equal(res->status, PAL_ITEM_FINDINGS);
+	assert_non_null(res->detail);
+	assert_non_null(strstr(res->detail, "is not valid JSON"));
+	assert_int_equal(pal_scan_exit_code(s), 1);
+	pal_scan_free(s);
+}
+
 /* Scans a patched copy of a file and expects an error naming detail. */
 static void
 expect_patched(const char *name, size_t off, const void *bytes, size_t n,
@@ -274,6 +290,40 @@ expect_patched(const char *name, size_t off, const void *bytes, size_t n,
 	memcpy(f.data + off, bytes, n);
 	s = scan_as(f.data, f.len, PAL_FMT_HDF5);
 	expect_error_in(s, name, detail);
+	pal_scan_free(s);
+	free(f.data);
+}
+
+/*
+ * The local heap holding the big group's member names, with every NUL in
+ * its data segment overwritten: no name ends.
+ */
+static void
+test_unterminated_names(void **state)
+{
+	struct file f = load("big_group_v0.h5.gz");
+	struct pal_scan *s;
+	uint64_t size = 0, addr = 0;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i + 40 <= f.len; i++) {
+		if (memcmp(f.data + i, "HEAP", 4) != 0)
+			continue;
+		size = addr = 0;
+		for (k = 0; k < 8; k++) {
+			size |= (uint64_t)f.data[i + 8 + k] << (8 * k);
+			addr |= (uint64_t)f.data[i + 24 + k] << (8 * k);
+		}
+		if (size > 1000)
+			break;
+	}
+	assert_true(size > 1000 && addr + size <= f.len);
+	for (k = 0; k < size; k++)
+		if (f.data[addr + k] == 0)
+			f.data[addr + k] = 'A';
+	s = scan_as(f.data, f.len, PAL_FMT_HDF5);
+	expect_error_in(s, "big_group_v0.h5", "is not terminated");
 	pal_scan_free(s);
 	free(f.data);
 }
@@ -446,6 +496,8 @@ main(void)
 		cmocka_unit_test(test_big_groups),
 		cmocka_unit_test(test_corrupt_files),
 		cmocka_unit_test(test_patched),
+		cmocka_unit_test(test_deferred_error),
+		cmocka_unit_test(test_unterminated_names),
 		cmocka_unit_test(test_detect_userblock),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_mutations),

@@ -297,10 +297,20 @@ handle_attr(struct h5file *f, struct h5obj *o, struct pal_cur *b,
 	if (!o->is_root || !(is_name(&a, "model_config") ||
 	    is_name(&a, "training_config")))
 		return 0;
-	if ((r = h5_attr_string(f, &a, at, &v, &n)) != 0)
-		return r;
 	snprintf(where, sizeof(where), "attribute '%s'", a.name);
-	return pal_keras_check(f->s, f->it, where, v, n);
+	if ((r = h5_attr_string(f, &a, at, &v, &n)) == 0)
+		r = pal_keras_check(f->s, f->it, where, v, n);
+	/*
+	 * A configuration that cannot be read or checked makes the file an
+	 * error, but the rest of the file is still walked first, so that a
+	 * finding elsewhere is reported (and outranks it).
+	 */
+	if (r != 0 && r != PAL_ERR_NOMEM) {
+		if (f->deferred.code == 0)
+			f->deferred = f->s->err;
+		r = 0;
+	}
+	return r;
 }
 
 /* --- dataset storage --------------------------------------------------- */
@@ -738,6 +748,7 @@ pal_fmt_hdf5(struct pal_scan *s, const struct pal_scan_item *it)
 	 * byte; shared or cyclic ones multiply them. */
 	f.max_steps = 65536 + (uint64_t)it->len / 2;
 	f.max_objects = 4096 + it->len / 16;
+	f.max_hashed = ((uint64_t)1 << 20) + (uint64_t)it->len * 16;
 	f.path[0] = '/';
 	f.plen = 1;
 	if (find_signature(it->data, it->len, &sigoff) != 0)
@@ -749,6 +760,10 @@ pal_fmt_hdf5(struct pal_scan *s, const struct pal_scan_item *it)
 	if ((r = scan_outside(&f, sigoff)) != 0)
 		return r;
 	r = visit(&f, root, 0, 1);
+	if (r == 0 && f.deferred.code != 0) {
+		s->err = f.deferred;
+		r = f.deferred.code;
+	}
 	free(f.seen);
 	return r;
 }

@@ -191,7 +191,19 @@ find_entry(const struct h5fheap *h, unsigned nrows, uint64_t rel,
 
 /* Descends indirect blocks from the root to the direct block of off. */
 static int
-managed_get(struct h5file *f, const struct h5fheap *h, uint64_t off,
+verified(struct h5fheap *h, uint64_t addr)
+{
+	unsigned i;
+
+	for (i = 0; i < h->nverified && i < H5_FHIB_CACHE; i++)
+		if (h->verified[i] == addr)
+			return 1;
+	h->verified[h->nverified++ % H5_FHIB_CACHE] = addr;
+	return 0;
+}
+
+static int
+managed_get(struct h5file *f, struct h5fheap *h, uint64_t off,
     uint64_t len, struct pal_cur *obj)
 {
 	uint64_t addr = h->root, blk_off = 0, heap, got_off, col, bsize;
@@ -230,8 +242,15 @@ managed_get(struct h5file *f, const struct h5fheap *h, uint64_t off,
 			size_t entries = c.off;
 
 			pal_cur_skip(&c, (size_t)nrows * h->width * f->so);
-			if ((r = h5_checksum(f, &c, 0, "fractal heap indirect "
-			    "block", addr)) != 0)
+			if (verified(h, addr))
+				r = pal_cur_skip(&c, 4) == 0 ? 0 : h5_err(f,
+				    PAL_ERR_TRUNCATED, "fractal heap indirect "
+				    "block at address %llu is truncated",
+				    (unsigned long long)addr);
+			else
+				r = h5_checksum(f, &c, 0, "fractal heap "
+				    "indirect block", addr);
+			if (r != 0)
 				return r;
 			pal_cur_seek(&c, entries + (size_t)(row * h->width +
 			    col) * f->so);
@@ -310,7 +329,7 @@ huge_get(struct h5file *f, const struct h5fheap *h, struct pal_cur *id,
 }
 
 int
-h5_fheap_get(struct h5file *f, const struct h5fheap *h, const uint8_t *id,
+h5_fheap_get(struct h5file *f, struct h5fheap *h, const uint8_t *id,
     size_t n, struct pal_cur *obj)
 {
 	struct pal_cur c;

@@ -27,6 +27,10 @@
 /* Levels of a B-tree (v1 or v2) or of a fractal heap's indirect blocks. */
 #define H5_MAX_TREE_DEPTH 32
 #define H5_PATH_MAX 512
+/* Names (links, external files) longer than this are refused. */
+#define H5_NAME_MAX 65536
+/* Indirect blocks of one fractal heap whose checksum is remembered. */
+#define H5_FHIB_CACHE 8
 
 /* Object header message types this reader acts on. */
 enum {
@@ -58,9 +62,11 @@ struct h5file {
 	uint16_t sym_leaf_k;	/* symbol-table nodes hold 2K entries */
 	uint16_t sym_node_k;	/* group B-tree nodes hold 2K children */
 	uint64_t steps, max_steps;
+	uint64_t hashed, max_hashed;	/* bytes checksummed, and budget */
 	uint64_t *seen;		/* object headers visited (open hashing) */
 	size_t nseen, capseen, max_objects;
 	int verify_sums;	/* check the Jenkins checksums of v2 metadata */
+	struct pal_err deferred;	/* a configuration that failed its check */
 	char path[H5_PATH_MAX];	/* of the object being visited */
 	size_t plen;
 };
@@ -138,11 +144,15 @@ struct h5fheap {
 	unsigned first_row_bits;
 	int huge_direct;
 	unsigned huge_id_size;
+	/* Indirect blocks already verified: every object lookup descends
+	 * from the root, which need not be checksummed each time. */
+	uint64_t verified[H5_FHIB_CACHE];
+	unsigned nverified;
 };
 
 int h5_fheap_open(struct h5file *f, uint64_t addr, struct h5fheap *h);
 /* A view of the object whose heap ID is id[0..n). */
-int h5_fheap_get(struct h5file *f, const struct h5fheap *h,
+int h5_fheap_get(struct h5file *f, struct h5fheap *h,
     const uint8_t *id, size_t n, struct pal_cur *obj);
 
 /* Called for each entry of a v1 group B-tree (symbol table). */

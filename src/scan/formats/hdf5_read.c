@@ -192,6 +192,13 @@ h5_checksum(struct h5file *f, struct pal_cur *c, size_t start,
 		    "before its checksum", what, (unsigned long long)addr);
 	if (!f->verify_sums)
 		return 0;
+	/* Structures reached many times (shared or hostile) are hashed
+	 * each time: a budget keeps that linear in the file's size. */
+	f->hashed += c->off - 4 - start;
+	if (f->hashed > f->max_hashed)
+		return h5_err(f, PAL_ERR_LIMIT, "more than %llu bytes of "
+		    "metadata checksummed; shared or cyclic structures?",
+		    (unsigned long long)f->max_hashed);
 	got = h5_lookup3(c->base + start, c->off - 4 - start, 0);
 	if (got != want)
 		return h5_err(f, PAL_ERR_FORMAT, "%s at address %llu has a bad "
@@ -235,11 +242,14 @@ h5_lheap_str(struct h5file *f, const struct h5lheap *h, uint64_t off,
 		    (unsigned long long)off,
 		    (unsigned long long)h->data_addr, h->data.len);
 	p = h->data.base + off;
-	if ((nul = memchr(p, 0, h->data.len - off)) == NULL)
+	/* Bounded search: names point anywhere into a heap of any size. */
+	if ((nul = memchr(p, 0, h->data.len - off > H5_NAME_MAX ?
+	    H5_NAME_MAX : h->data.len - off)) == NULL)
 		return h5_err(f, PAL_ERR_FORMAT, "name at offset %llu of the "
-		    "local heap at address %llu is not terminated",
+		    "local heap at address %llu is not terminated within %d "
+		    "bytes",
 		    (unsigned long long)off,
-		    (unsigned long long)h->data_addr);
+		    (unsigned long long)h->data_addr, H5_NAME_MAX);
 	*s = (const char *)p;
 	*n = (size_t)(nul - p);
 	return 0;

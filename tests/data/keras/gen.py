@@ -468,6 +468,10 @@ def main():
         f.attrs["model_config"] = np.int32(7)
     with h5py.File(out("config_bad_json.h5"), "w") as f:
         f.attrs["model_config"] = fixed('{"class_name": "Sequential", ')
+    # The broken configuration must not hide what comes after it.
+    with h5py.File(out("config_bad_json_extlink.h5"), "w") as f:
+        f.attrs["model_config"] = fixed('{"class_name": "Sequential", ')
+        f["elsewhere"] = h5py.ExternalLink("other.h5", "/data")
     external_storage(out("external_storage.h5"))
     virtual_dataset(out("virtual_dataset.h5"))
     huge_attribute(out("k2_lambda_huge_attr.h5"))
