@@ -113,6 +113,7 @@ static const char *const tf_files[] = {
 	"pyfunc/saved_model.pb", "pyfunc_restore/saved_model.pb",
 	"readfile/saved_model.pb", "save_serving/saved_model.pb",
 	"save_scope/saved_model.pb", "asset/saved_model.pb",
+	"asset_tf1/saved_model.pb",
 	"print/saved_model.pb", "decodeproto/saved_model.pb",
 	"network/saved_model.pb",
 };
@@ -207,6 +208,8 @@ static const struct {
 	  "node 'evil/SaveV2' in graph" },
 	{ "asset/saved_model.pb", { "tf.asset-path" },
 	  "'../../../../etc/passwd': the path climbs out" },
+	{ "asset_tf1/saved_model.pb", { "tf.asset-path" },
+	  "'/etc/passwd': the path is absolute" },
 	{ "print/saved_model.pb", { "tf.file-write", "tf.print" },
 	  "appends its input to the file named by output_stream" },
 	{ "decodeproto/saved_model.pb", { "tf.file-read" },

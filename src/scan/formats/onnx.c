@@ -293,6 +293,10 @@ report(struct onnx_ctx *c, const char *rule, const struct where *w,
 	va_list ap;
 	int n;
 
+	/* Past the cap the driver only counts: spare the formatting. */
+	if (c->s->results[c->it->result].nfindings >=
+	    pal_scan_limits(c->s)->max_findings)
+		return pal_scan_find(c->s, c->it, rule, NULL, "%s", "");
 	va_start(ap, fmt);
 	n = vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);

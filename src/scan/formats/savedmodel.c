@@ -19,6 +19,10 @@
  * reachable from the save and restore nodes (TF2).  Elsewhere they write
  * or read files at paths the graph computes and are reported.
  *
+ * Asset file names (MetaGraphDef.asset_file_def, or in TF1 the
+ * "saved_model_assets" collection) are joined to the assets directory by
+ * the loader; one that climbs out hands the model a host file.
+ *
  * Keras metadata (keras_metadata.pb, and the metadata of "_tf_keras_*"
  * user objects in older SavedModels) is JSON inside protobuf; the JSON
  * goes to the Keras configuration check shared with .keras and .h5.
@@ -385,6 +389,32 @@ static const struct fspec asset_fields[] = {
 	{ 0, 0, NULL },
 };
 
+static const struct fspec entry_fields[] = {
+	{ 1, L, "map entry key" },
+	{ 2, L, "map entry value" },
+	{ 0, 0, NULL },
+};
+
+static const struct fspec collection_fields[] = {
+	{ 1, L, "CollectionDef.node_list" },
+	{ 2, L, "CollectionDef.bytes_list" },
+	{ 3, L, "CollectionDef.int64_list" },
+	{ 4, L, "CollectionDef.float_list" },
+	{ 5, L, "CollectionDef.any_list" },
+	{ 0, 0, NULL },
+};
+
+static const struct fspec any_list_fields[] = {
+	{ 1, L, "CollectionDef.AnyList.value" },
+	{ 0, 0, NULL },
+};
+
+static const struct fspec any_fields[] = {
+	{ 1, L, "Any.type_url" },
+	{ 2, L, "Any.value" },
+	{ 0, 0, NULL },
+};
+
 static const struct fspec object_graph_fields[] = {
 	{ 1, L, "SavedObjectGraph.nodes" },
 	{ 2, L, "SavedObjectGraph.concrete_functions" },
@@ -523,6 +553,10 @@ report(struct tf_ctx *c, const char *rule, const char *where,
 	va_list ap;
 	int n;
 
+	/* Past the cap the driver only counts: spare the formatting. */
+	if (c->s->results[c->it->result].nfindings >=
+	    pal_scan_limits(c->s)->max_findings)
+		return pal_scan_find(c->s, c->it, rule, NULL, "%s", "");
 	va_start(ap, fmt);
 	n = vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -1120,6 +1154,96 @@ asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	return 0;
 }
 
+/* Any { type_url, value }: an AssetFileDef is checked like the others. */
+static int
+any_asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
+    const struct pal_pb_field *f)
+{
+	struct pal_pb_str url = { NULL, 0 };
+	struct pal_pb_field g, value;
+	struct pal_pb_msg am;
+	int hu = 0, hv = 0, r;
+
+	if ((r = pal_pb_enter(m, f, &am, c->err)) != 0)
+		return r;
+	while ((r = pal_pb_next(&am, &g, c->err)) == 1) {
+		if ((r = known(any_fields, &g, c->err)) != 0)
+			return r;
+		if (g.num == 1)
+			r = take_once(&url, &hu, &g, "Any.type_url", c->err);
+		else if (g.num == 2) {
+			if (hv++)
+				return pal_err_set(c->err, PAL_ERR_FORMAT,
+				    "offset %zu: field 2 (Any.value) appears "
+				    "twice", g.off);
+			value = g;
+		}
+		if (r != 0)
+			return r;
+	}
+	/* TensorFlow unpacks only an AssetFileDef; anything else fails. */
+	if (r < 0 || !hv || url.n < 23 || memcmp(url.p + url.n - 23,
+	    "tensorflow.AssetFileDef", 23) != 0)
+		return r;
+	return asset_check(c, &am, &value);
+}
+
+/*
+ * collection_def: TF1 SavedModels list their assets in the collection
+ * "saved_model_assets", as Any-wrapped AssetFileDefs; the loader reads
+ * them there when asset_file_def is empty.
+ */
+static int
+collection_check(struct tf_ctx *c, const struct pal_pb_msg *m,
+    const struct pal_pb_field *f)
+{
+	struct pal_pb_str key = { NULL, 0 };
+	struct pal_pb_field g, value;
+	struct pal_pb_msg em, cm, lm;
+	int hk = 0, hv = 0, r;
+
+	if ((r = pal_pb_enter(m, f, &em, c->err)) != 0)
+		return r;
+	while ((r = pal_pb_next(&em, &g, c->err)) == 1) {
+		if ((r = known(entry_fields, &g, c->err)) != 0)
+			return r;
+		if (g.num == 1)
+			r = take_once(&key, &hk, &g, "collection_def key",
+			    c->err);
+		else if (g.num == 2) {
+			if (hv++)
+				return pal_err_set(c->err, PAL_ERR_FORMAT,
+				    "offset %zu: field 2 (collection_def "
+				    "value) appears twice", g.off);
+			value = g;
+		}
+		if (r != 0)
+			return r;
+	}
+	if (r < 0 || !hv || !pal_pb_str_eq(key, "saved_model_assets"))
+		return r;
+	if ((r = pal_pb_enter(&em, &value, &cm, c->err)) != 0)
+		return r;
+	while ((r = pal_pb_next(&cm, &g, c->err)) == 1) {
+		if ((r = known(collection_fields, &g, c->err)) != 0)
+			return r;
+		if (g.num != 5)
+			continue;
+		if ((r = pal_pb_enter(&cm, &g, &lm, c->err)) != 0)
+			return r;
+		while ((r = pal_pb_next(&lm, &value, c->err)) == 1) {
+			if ((r = known(any_list_fields, &value, c->err)) != 0)
+				return r;
+			if (value.num == 1 &&
+			    (r = any_asset_check(c, &lm, &value)) != 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
 /* Hands Keras metadata JSON to the shared Keras configuration check. */
 static int
 keras_json(struct tf_ctx *c, struct pal_pb_str ident, struct pal_pb_str json,
@@ -1223,6 +1347,8 @@ meta_scan(struct tf_ctx *c, const struct pal_pb_msg *m,
 	while ((r = pal_pb_next(&again, &g, c->err)) == 1) {
 		if (g.num == 2)
 			r = graph_check(c, &again, &g);
+		else if (g.num == 4)
+			r = collection_check(c, &again, &g);
 		else if (g.num == 6)
 			r = asset_check(c, &again, &g);
 		else if (g.num == 7)

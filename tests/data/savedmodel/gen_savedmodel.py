@@ -19,6 +19,7 @@ Hostile (expected finding):
   save_serving/      SaveV2 in the serving function       tf.checkpoint-io
   save_scope/        SaveV2 outside the TF1 "save/" scope tf.checkpoint-io
   asset/             asset "../../../../etc/passwd"       tf.asset-path
+  asset_tf1/         TF1 collection asset "/etc/passwd"   tf.asset-path
   print/             PrintV2 to file:// and to stderr     tf.file-write,
                                                           tf.print
   decodeproto/       DecodeProtoV2 reading /etc/passwd    tf.file-read
@@ -199,7 +200,16 @@ def tf2(serving_extra=(), restore_extra=(), asset_name="vocab.txt"):
     return vi(1, 1) + ld(2, meta)
 
 
-def tf1(extra=()):
+def tf1_assets(filename):
+    """collection_def entry "saved_model_assets": CollectionDef any_list=5
+    (AnyList value=1: Any type_url=1 value=2 holding an AssetFileDef)."""
+    afd = msg(1, ld(1, "asset_path:0")) + ld(2, filename)
+    anyv = ld(1, "type.googleapis.com/tensorflow.AssetFileDef") + ld(2, afd)
+    coll = msg(5, msg(1, anyv))
+    return msg(4, ld(1, "saved_model_assets"), ld(2, coll))
+
+
+def tf1(extra=(), asset_name="vocab.txt"):
     f = [attr("T", a_type(DT_FLOAT))]
     graph = msg(
         2,
@@ -231,7 +241,8 @@ def tf1(extra=()):
     saver = msg(3, ld(1, "save/Const:0"), ld(2, "save/control_dependency:0"),
                 ld(3, "save/restore_all"), vi(4, 5), f32(6, 10000.0),
                 vi(7, 2))
-    meta = meta_info() + graph + saver + signature()
+    meta = meta_info() + graph + saver + tf1_assets(asset_name) + \
+        signature()
     return vi(1, 1) + ld(2, meta)
 
 
@@ -279,6 +290,7 @@ def main(outdir):
     write(outdir, "tf2", sm, tf2())
     write(outdir, "tf2/assets", "vocab.txt", b"hello\nworld\n")
     write(outdir, "tf1", sm, tf1())
+    write(outdir, "tf1/assets", "vocab.txt", b"hello\nworld\n")
     write(outdir, "keras_benign", "keras_metadata.pb",
           keras_metadata(DENSE))
     write(outdir, "pyfunc", sm, tf2(serving_extra=[
@@ -297,6 +309,7 @@ def main(outdir):
                                        "evil/slices", "w"],
              [attr("dtypes", a_types(DT_FLOAT))])]))
     write(outdir, "asset", sm, tf2(asset_name="../../../../etc/passwd"))
+    write(outdir, "asset_tf1", sm, tf1(asset_name="/etc/passwd"))
     write(outdir, "print", sm, tf2(serving_extra=[
         fnode("PrintV2", "PrintV2", ["msg"],
               [attr("output_stream", a_s("file:///home/user/.bashrc"))]),
