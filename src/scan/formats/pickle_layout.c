@@ -86,13 +86,14 @@ text_magnitude(const uint8_t *p, size_t n, uint8_t mag[16], int *neg)
 int
 pal_pickle_is_torch_magic(struct pk_ctx *cx, const struct pk_val *v)
 {
-	const uint8_t *p = cx->data + v->u.off;
+	const uint8_t *p;
 	size_t n = (size_t)pk_span_len(v), i;
 	uint8_t mag[16];
 	int neg;
 
 	if (v->tag != PK_BIGINT)
 		return 0;
+	p = cx->data + v->u.off;
 	if (v->form == PK_F_LONGBIN) {
 		/* Any length whose extra high bytes are zero is the same
 		 * number to Python. */
@@ -306,6 +307,7 @@ pal_pickle_joblib_array(struct pk_vm *vm, uint32_t ref)
 	if (vm->frame_end > vm->cur.off)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "joblib array data inside a FRAME");
+	vm->frame_end = 0;
 	if (hasobject)
 		r = nested_pickle(vm);
 	else
