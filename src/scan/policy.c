@@ -72,6 +72,7 @@ static const struct {
 	{ "sklearn", PAL_PROFILE_SKLEARN },
 	{ "joblib", PAL_PROFILE_JOBLIB },
 	{ "scipy", PAL_PROFILE_SCIPY },
+	{ "joblib-legacy", PAL_PROFILE_JOBLIB_LEGACY },
 };
 
 unsigned
@@ -690,7 +691,7 @@ pal_policy_new_default(struct pal_policy **out, struct pal_err *err)
 		p->danger[i] = &pal_danger_builtin[i];
 	p->ndanger = pal_danger_builtin_count;
 	qsort(p->danger, p->ndanger, sizeof(*p->danger), danger_cmp);
-	p->profiles = PAL_PROFILE_ALL;
+	p->profiles = PAL_PROFILE_DEFAULT;
 	*out = p;
 	return 0;
 }

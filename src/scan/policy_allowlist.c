@@ -18,6 +18,7 @@
 #define S PAL_PROFILE_SKLEARN
 #define J PAL_PROFILE_JOBLIB
 #define Y PAL_PROFILE_SCIPY
+#define L PAL_PROFILE_JOBLIB_LEGACY
 #define W PAL_ALLOW_WALK
 
 const struct pal_allow pal_allow_builtin[] = {
@@ -61,8 +62,8 @@ const struct pal_allow pal_allow_builtin[] = {
 	{ "decimal", "Decimal", B, W },
 	{ "fractions", "Fraction", B, W },
 	{ "joblib.numpy_pickle", "NumpyArrayWrapper", J, W },
-	{ "joblib.numpy_pickle_compat", "NDArrayWrapper", J, W },
-	{ "joblib.numpy_pickle_compat", "ZNDArrayWrapper", J, W },
+	{ "joblib.numpy_pickle_compat", "NDArrayWrapper", L, W },
+	{ "joblib.numpy_pickle_compat", "ZNDArrayWrapper", L, W },
 	{ "numpy", "amax", N, W },
 	{ "numpy", "amin", N, W },
 	{ "numpy", "argmax", N, W },

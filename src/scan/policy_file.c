@@ -346,7 +346,7 @@ parse_profiles(struct loader *L)
 		if (bit == 0)
 			r = fail(L, &L->ev.start_mark, "unknown profile '%s' "
 			    "(known: builtins, torch, numpy, sklearn, joblib, "
-			    "scipy)", shown(&b, &L->ev));
+			    "scipy, joblib-legacy)", shown(&b, &L->ev));
 		else if (L->profiles & bit)
 			r = fail(L, &L->ev.start_mark, "duplicate profile '%s'",
 			    shown(&b, &L->ev));

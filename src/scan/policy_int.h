@@ -24,7 +24,13 @@ enum pal_profile {
 	PAL_PROFILE_SKLEARN = 1u << 3,
 	PAL_PROFILE_JOBLIB = 1u << 4,
 	PAL_PROFILE_SCIPY = 1u << 5,
-	PAL_PROFILE_ALL = (1u << 6) - 1,
+	/*
+	 * joblib < 0.10 wrappers, which make joblib.load read a file the
+	 * pickle names (docs/policy.md): only when a policy file asks.
+	 */
+	PAL_PROFILE_JOBLIB_LEGACY = 1u << 6,
+	PAL_PROFILE_ALL = (1u << 7) - 1,
+	PAL_PROFILE_DEFAULT = PAL_PROFILE_ALL & ~PAL_PROFILE_JOBLIB_LEGACY,
 };
 
 /*

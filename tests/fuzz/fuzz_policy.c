@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r != err.code || strncmp(err.msg, "fuzz.yaml", 9) != 0)
 			abort();
 		if (p->nallow != 0 || p->nallow_mod != 0 || p->ndeny != 0 ||
-		    p->profiles != PAL_PROFILE_ALL)
+		    p->profiles != PAL_PROFILE_DEFAULT)
 			abort();
 	}
 	must_be_dangerous(p, "os", "system");

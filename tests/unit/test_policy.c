@@ -139,7 +139,9 @@ test_allowlist_consistent(void **state)
 			    e->module, e->name, why);
 			fail();
 		}
-		expect(p, e->module, e->name, A, NULL);
+		/* Off by default: the opt-in legacy profile. */
+		expect(p, e->module, e->name,
+		    (e->profiles & PAL_PROFILE_DEFAULT) ? A : U, NULL);
 	}
 }
 
@@ -218,8 +220,6 @@ test_allowed(void **state)
 	expect(p, "sklearn.utils._bunch", "Bunch", A, NULL);
 	expect(p, "sklearn._loss.loss", "HalfSquaredError", A, NULL);
 	expect(p, "joblib.numpy_pickle", "NumpyArrayWrapper", A, NULL);
-	expect(p, "joblib.numpy_pickle_compat", "NDArrayWrapper", A, NULL);
-	expect(p, "joblib.numpy_pickle_compat", "ZNDArrayWrapper", A, NULL);
 	expect(p, "scipy.sparse._csr", "csr_matrix", A, NULL);
 }
 
@@ -234,6 +234,9 @@ test_unknown(void **state)
 	expect(p, "builtins", "print", U, NULL);
 	expect(p, "collections", "namedtuple", U, NULL);
 	expect(p, "torch", "ScriptObject", U, NULL);
+	/* joblib's pre-0.10 wrappers read files the pickle names: opt-in. */
+	expect(p, "joblib.numpy_pickle_compat", "NDArrayWrapper", U, NULL);
+	expect(p, "joblib.numpy_pickle_compat", "ZNDArrayWrapper", U, NULL);
 	expect(p, "numpy", "frombuffer", U, NULL);
 	/* Methods of allowlisted classes are not allowlisted with them. */
 	expect(p, "collections", "OrderedDict.fromkeys", U, NULL);
@@ -672,6 +675,13 @@ test_file_profiles(void **state)
 	expect(p, "scipy.sparse._csr", "csr_matrix", A, NULL);
 	expect(p, "builtins", "set", A, NULL);
 	expect(p, "torch", "Size", U, NULL);
+	expect(p, "joblib.numpy_pickle_compat", "NDArrayWrapper", U, NULL);
+
+	assert_int_equal(load(p, "version: 1\nprofiles: [joblib, "
+	    "joblib-legacy]\n", &err), 0);
+	expect(p, "joblib.numpy_pickle_compat", "NDArrayWrapper", A, NULL);
+	expect(p, "joblib.numpy_pickle_compat", "ZNDArrayWrapper", A, NULL);
+	expect(p, "joblib.numpy_pickle", "NumpyArrayWrapper", A, NULL);
 
 	/* No profile at all: only what the file allows. */
 	assert_int_equal(load(p, "version: 1\nprofiles: []\n"
@@ -761,7 +771,7 @@ static const struct bad_case bad_cases[] = {
 	    "test.yaml:4:5: duplicate deny entry 'm.*'" },
 	{ "version: 1\nprofiles: [tensorflow]\n",
 	    "test.yaml:2:12: unknown profile 'tensorflow' (known: builtins, "
-	    "torch, numpy, sklearn, joblib, scipy)" },
+	    "torch, numpy, sklearn, joblib, scipy, joblib-legacy)" },
 	{ "version: 1\nprofiles: [torch, torch]\n", "duplicate profile 'torch'" },
 	{ "version: 1\nprofiles: torch\n", "'profiles' must be a list" },
 	{ "version: 1\nprofiles: [[torch]]\n", "profile names must be strings" },
