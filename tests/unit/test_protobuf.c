@@ -337,6 +337,10 @@ strings_and_quoting(void **state)
 	assert_string_equal(out, "a\\x27b\\x5cc\\x0a\\x7f");
 	pal_pb_quote(small, sizeof(small), S("abcdefghijklmnop"));
 	assert_string_equal(small, "abcdefgh...");
+	pal_pb_quote(small, 3, S("abc"));
+	assert_string_equal(small, "");
+	pal_pb_quote(small, 4, S("abc"));
+	assert_string_equal(small, "...");
 	memset(big, 0xff, sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	pal_pb_quote(out, sizeof(out), S(big));

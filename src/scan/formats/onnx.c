@@ -306,7 +306,9 @@ report(struct onnx_ctx *c, const char *rule, const struct where *w,
 		memcpy(reason + sizeof(reason) - 4, "...", 4);
 	pal_pb_quote(qn, sizeof(qn), name);
 	pal_pb_quote(qw, sizeof(qw), w->name);
-	/* Both quoted parts are bounded well below the buffer. */
+	/* Two quoted names and the words around them always fit. */
+	_Static_assert(2 * PAL_PB_QUOTE_MAX + 100 < sizeof(loc),
+	    "location buffer too small for two quoted names");
 	if (w->kind == NULL)
 		snprintf(loc, sizeof(loc), "%s '%s' (offset %zu)", what, qn,
 		    off);

@@ -296,8 +296,12 @@ pal_pb_quote(char *out, size_t outlen, struct pal_pb_str s)
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
 
-	if (outlen == 0)
+	/* Too small for even "...": say nothing rather than overflow. */
+	if (outlen < 4) {
+		if (outlen > 0)
+			out[0] = '\0';
 		return out;
+	}
 	for (i = 0; i < s.n; i++) {
 		uint8_t c = s.p[i];
 		int plain = c >= 0x20 && c < 0x7f && c != '\'' && c != '\\';
@@ -318,7 +322,7 @@ pal_pb_quote(char *out, size_t outlen, struct pal_pb_str s)
 			out[o++] = hex[c & 15];
 		}
 	}
-	out[o < outlen ? o : outlen - 1] = '\0';
+	out[o] = '\0';
 	return out;
 }
 

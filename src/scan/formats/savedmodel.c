@@ -564,7 +564,9 @@ report(struct tf_ctx *c, const char *rule, const char *where,
 		reason[0] = '\0';
 	else if ((size_t)n >= sizeof(reason))
 		memcpy(reason + sizeof(reason) - 4, "...", 4);
-	/* where holds at most one quoted name: it fits. */
+	/* where holds at most one quoted name: two and the words fit. */
+	_Static_assert(2 * PAL_PB_QUOTE_MAX + 16 + 64 < sizeof(loc),
+	    "location buffer too small for two quoted names");
 	snprintf(loc, sizeof(loc), "node '%s' in %s (offset %zu)",
 	    pal_pb_quote(qn, sizeof(qn), name), where, off);
 	return pal_scan_find(c->s, c->it, rule, loc, "%s", reason);
@@ -1078,6 +1080,9 @@ check_functions(struct tf_ctx *c)
 	size_t i;
 	int r;
 
+	/* "function '" and "'" around one quoted name always fit. */
+	_Static_assert(PAL_PB_QUOTE_MAX + 16 <= sizeof(where),
+	    "room for a quoted function name");
 	for (i = 0; i < c->nfns; i++) {
 		fm = c->fns[i].body;
 		snprintf(where, sizeof(where), "function '%s'",
