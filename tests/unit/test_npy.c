@@ -368,6 +368,7 @@ static const struct {
 	{ 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,)",
 	    "header ends; expected ',' or '}'" },
 	{ 1, "{'descr': '<i4", "header ends inside a string" },
+	{ 1, "{'descr': '<i4\\", "header ends inside a string" },
 	{ 1, "{'descr': [('a', '<i4') ('b', '<i4')], 'fortran_order': "
 	    "False, 'shape': (3,)}", "expected ',' between fields" },
 	{ 1, "{'descr': [['a', '<i4']], 'fortran_order': False, "

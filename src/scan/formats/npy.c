@@ -222,6 +222,9 @@ read_escape(struct hdr *h, struct lit *l)
 	int ch = next(h), r;
 	size_t i;
 
+	if (ch < 0)
+		return fail_at(h, PAL_ERR_TRUNCATED, h->base + h->c.off,
+		    "header ends inside a string");
 	if (ch == '\n')
 		return 0;	/* a continued line adds nothing */
 	for (i = 0; i + 1 < sizeof(simple); i += 2) {
