@@ -286,18 +286,21 @@ handle_attr(struct h5file *f, struct h5obj *o, struct pal_cur *b,
     uint64_t at)
 {
 	struct h5attr a;
-	const char *v;
-	char where[64];
+	const char *v, *where;
 	size_t n;
 	int r;
 
 	if ((r = h5_attr_decode(f, b, at, &a)) != 0)
 		return r;
 	/* Keras reads its configuration from the root group only. */
-	if (!o->is_root || !(is_name(&a, "model_config") ||
-	    is_name(&a, "training_config")))
+	if (!o->is_root)
 		return 0;
-	snprintf(where, sizeof(where), "attribute '%s'", a.name);
+	if (is_name(&a, "model_config"))
+		where = "attribute 'model_config'";
+	else if (is_name(&a, "training_config"))
+		where = "attribute 'training_config'";
+	else
+		return 0;
 	if ((r = h5_attr_string(f, &a, at, &v, &n)) == 0)
 		r = pal_keras_check(f->s, f->it, where, v, n);
 	/*

@@ -14,11 +14,16 @@ h5_err(struct h5file *f, int code, const char *fmt, ...)
 {
 	char msg[PAL_ERR_MSG_MAX];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* A cut detail is still a detail: pal_err_set marks it. */
+	/* A cut detail is still a detail, marked as cut. */
+	if (n < 0)
+		msg[0] = '\0';
+	else if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	return pal_err_set(&f->s->err, code, "HDF5: %s", msg);
 }
 

@@ -789,6 +789,7 @@ describe_lambda_field(struct pal_buf *b, json_t *cfg, const char *field,
 	size_t n;
 	int r;
 
+	/* field is one of the three short names report_lambda passes. */
 	snprintf(tkey, sizeof(tkey), "%s_type", field);
 	type = str_of(cfg, tkey);
 	if (v == NULL || json_is_null(v))
