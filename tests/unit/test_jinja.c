@@ -472,6 +472,22 @@ test_limits(void **state)
 	check(f, t);
 	assert_int_equal(f->ret, PAL_ERR_LIMIT);
 	free(t);
+	/* Constant arithmetic that would never finish is not run. */
+	check(f, "{{ '' * 999999999999999 }}{{ 1 ** 999999999999999 }}"
+	    "{{ (-1) ** 999999999999999 }}{{ 0 ** 99999999999 }}");
+	assert_int_equal(f->ret, 0);
+	/* Nested assignment targets count against the nesting limit. */
+	n = 5000;
+	t = malloc(2 * n + 64);
+	assert_non_null(t);
+	memcpy(t, "{% for ", 7);
+	memset(t + 7, '(', n);
+	t[7 + n] = 'x';
+	memset(t + 8 + n, ')', n);
+	snprintf(t + 8 + 2 * n, 48, " in y %%}{%% endfor %%}");
+	check(f, t);
+	assert_int_equal(f->ret, PAL_ERR_LIMIT);
+	free(t);
 	/* A template over the size limit is refused outright. */
 	n = ((size_t)1 << 20) + 1;
 	t = malloc(n);

@@ -223,6 +223,34 @@ jv_item(const struct jval *v, size_t i, const uint8_t **p, size_t *n)
 	return 0;
 }
 
+/* All items of a list value at once (at most JJ_MAX_ITEMS). */
+struct jitems {
+	const uint8_t *p[JJ_MAX_ITEMS];
+	size_t n[JJ_MAX_ITEMS];
+	size_t count;
+};
+
+static int
+jv_items(const struct jval *v, struct jitems *out)
+{
+	const uint8_t *at = jv_bytes(v), *end = at + v->b.len, *sep;
+	size_t i;
+
+	out->count = 0;
+	if (v->kind != JV_LIST || v->nitems > JJ_MAX_ITEMS)
+		return -1;
+	for (i = 0; i < v->nitems; i++) {
+		sep = memchr(at, JJ_SEP, (size_t)(end - at));
+		out->p[i] = at;
+		out->n[i] = (size_t)((sep != NULL ? sep : end) - at);
+		if (sep == NULL && i + 1 < v->nitems)
+			return -1;
+		at = sep != NULL ? sep + 1 : end;
+	}
+	out->count = v->nitems;
+	return 0;
+}
+
 static int
 jv_list_begin(struct jval *v)
 {
@@ -488,6 +516,7 @@ struct jctx {
 	size_t nseen;
 	struct jblock *blocks;
 	size_t nblocks;
+	size_t lc_off, lc_line, lc_col;	/* where line_col last stopped */
 	int syntax;			/* a syntax error was found */
 	size_t syntax_off;
 	char syntax_msg[160];
@@ -532,16 +561,26 @@ src_starts(const struct jctx *J, size_t off, const char *lit)
 	return p != NULL && memcmp(p, lit, strlen(lit)) == 0;
 }
 
+/*
+ * Line and column of off.  Findings come mostly in order, so the count
+ * goes on from where it last stopped.
+ */
 static void
-line_col(const struct jctx *J, size_t off, size_t *line, size_t *col)
+line_col(struct jctx *J, size_t off, size_t *line, size_t *col)
 {
 	struct pal_cur c = J->src;
 	uint8_t b;
-	size_t i;
+	size_t i = 0;
 
 	*line = 1;
 	*col = 1;
-	for (i = 0; i < off && pal_cur_u8(&c, &b) == 0; i++) {
+	if (J->lc_line > 0 && off >= J->lc_off &&
+	    pal_cur_seek(&c, J->lc_off) == 0) {
+		i = J->lc_off;
+		*line = J->lc_line;
+		*col = J->lc_col;
+	}
+	for (; i < off && pal_cur_u8(&c, &b) == 0; i++) {
 		if (b == '\n') {
 			(*line)++;
 			*col = 1;
@@ -549,6 +588,9 @@ line_col(const struct jctx *J, size_t off, size_t *line, size_t *col)
 			(*col)++;
 		}
 	}
+	J->lc_off = i;
+	J->lc_line = *line;
+	J->lc_col = *col;
 }
 
 /* Appends s[0..n) escaped for a report, cut after 80 bytes. */
@@ -1754,25 +1796,28 @@ replace_str(struct jval *v, const struct jval *from, const struct jval *to,
 static int
 join_list(struct jval *v, const struct jval *list, const struct jval *sep)
 {
-	const uint8_t *item;
+	struct jitems *items;
 	struct jval out;
-	size_t i, n;
+	size_t i;
 	int r = 0;
 
+	if ((items = malloc(sizeof(*items))) == NULL)
+		return PAL_ERR_NOMEM;
 	jv_init(&out);
-	if ((r = jv_set_str(&out, "", 0, JF_OBF | JF_BUILT | list->flags)) != 0)
+	if ((r = jv_set_str(&out, "", 0, JF_OBF | JF_BUILT | list->flags)) != 0) {
+		free(items);
 		return r;
-	for (i = 0; i < list->nitems && out.kind == JV_STR; i++) {
+	}
+	if (jv_items(list, items) != 0)
+		jv_unknown(&out, out.flags);
+	for (i = 0; i < items->count && out.kind == JV_STR; i++) {
 		if (i > 0 && sep != NULL &&
 		    (r = jv_append(&out, jv_bytes(sep), sep->b.len)) < 0)
 			break;
-		if (jv_item(list, i, &item, &n) != 0) {
-			jv_unknown(&out, out.flags);
-			break;
-		}
-		if ((r = jv_append(&out, item, n)) < 0)
+		if ((r = jv_append(&out, items->p[i], items->n[i])) < 0)
 			break;
 	}
+	free(items);
 	if (r >= 0) {
 		jv_move(v, &out);
 		r = 0;
@@ -2245,9 +2290,9 @@ apply_filter(struct jp *p, struct jval *v, const uint8_t *name, size_t n,
 		return r;
 	}
 	if (F("reverse")) {
+		struct jitems *items;
 		struct jval out;
-		const uint8_t *item;
-		size_t i, k;
+		size_t i;
 
 		if (v->kind == JV_STR)
 			return reverse_str(v);
@@ -2255,12 +2300,14 @@ apply_filter(struct jp *p, struct jval *v, const uint8_t *name, size_t n,
 			jv_unknown(v, keep | JF_BUILT);
 			return 0;
 		}
+		if ((items = malloc(sizeof(*items))) == NULL)
+			return PAL_ERR_NOMEM;
 		jv_init(&out);
-		if ((r = jv_list_begin(&out)) != 0)
-			return r;
-		for (i = v->nitems; i-- > 0 && r == 0;)
-			if (jv_item(v, i, &item, &k) == 0)
-				r = jv_list_add(&out, item, k);
+		if ((r = jv_list_begin(&out)) == 0 && jv_items(v, items) != 0)
+			jv_unknown(&out, 0);
+		for (i = items->count; r == 0 && i-- > 0;)
+			r = jv_list_add(&out, items->p[i], items->n[i]);
+		free(items);
 		out.flags = keep | JF_OBF | JF_BUILT;
 		if (r == 0)
 			jv_move(v, &out);
@@ -2460,9 +2507,9 @@ static int
 slice_const(struct jval *v, const struct jval parts[3], const int given[3])
 {
 	int64_t len, start, stop, step = 1, j;
-	const uint8_t *item;
+	struct jitems *items;
 	struct jval out;
-	size_t i, n;
+	size_t i;
 	int r;
 
 	for (i = 0; i < 3; i++)
@@ -2483,17 +2530,20 @@ slice_const(struct jval *v, const struct jval parts[3], const int given[3])
 	}
 	start = slice_bound(&parts[0], len, step, 0);
 	stop = slice_bound(&parts[1], len, step, 1);
+	if ((items = malloc(sizeof(*items))) == NULL)
+		return PAL_ERR_NOMEM;
 	jv_init(&out);
-	if ((r = jv_set_str(&out, "", 0, v->flags | JF_OBF | JF_BUILT)) != 0)
-		return r;
-	for (j = start; out.kind == JV_STR && (step > 0 ? j < stop : j > stop);
-	    j += step) {
-		if (j < 0 || j >= len || jv_item(v, (size_t)j, &item, &n) != 0)
+	if ((r = jv_set_str(&out, "", 0, v->flags | JF_OBF | JF_BUILT)) == 0 &&
+	    jv_items(v, items) != 0)
+		jv_unknown(&out, out.flags);
+	for (j = start; r == 0 && out.kind == JV_STR &&
+	    (step > 0 ? j < stop : j > stop); j += step) {
+		if (j < 0 || j >= len || (size_t)j >= items->count)
 			break;
-		if ((r = jv_append(&out, item, n)) < 0)
-			break;
-		r = 0;
+		if ((r = jv_append(&out, items->p[j], items->n[j])) > 0)
+			r = 0;
 	}
+	free(items);
 	if (r == 0)
 		jv_move(v, &out);
 	jv_free(&out);
@@ -2847,6 +2897,9 @@ binop(struct jp *p, size_t off, int op, struct jval *a, struct jval *b)
 		jv_init(&out);
 		if ((r = jv_set_str(&out, "", 0, str->flags | JF_BUILT)) != 0)
 			return r;
+		/* An empty string repeated is empty, however often. */
+		if (str->b.len == 0)
+			times = 0;
 		for (i = 0; i < times && out.kind == JV_STR && r == 0; i++)
 			if ((r = jv_append(&out, jv_bytes(str), str->b.len)) > 0)
 				r = 0;
@@ -2876,6 +2929,9 @@ binop(struct jp *p, size_t off, int op, struct jval *a, struct jval *b)
 				    "folds constants while compiling, and a "
 				    "huge power never finishes",
 				    (long long)a->num, (long long)b->num);
+			if (a->num >= -1 && a->num <= 1 && b->num >= 0)
+				return jv_set_int(a, a->num != -1 ? (b->num ?
+				    a->num : 1) : (b->num % 2 ? -1 : 1));
 			if (b->num >= 0) {
 				int64_t acc = 1, k;
 
@@ -3204,7 +3260,11 @@ p_target(struct jp *p, struct jtarget *tg, const char *stop, int ns)
 		if (is_op(p, OP_LPAREN)) {
 			p->i++;
 			tg->complex = 1;
-			if ((r = p_target(p, tg, NULL, 0)) != 0 ||
+			if ((r = enter(p)) != 0)
+				return r;
+			r = p_target(p, tg, NULL, 0);
+			p->depth--;
+			if (r != 0 ||
 			    (r = expect_op(p, OP_RPAREN, "expected ')'")) != 0)
 				return r;
 		} else if (cur(p)->type == JT_NAME) {
