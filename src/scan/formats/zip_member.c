@@ -3,7 +3,9 @@
  *
  * Every member any view lists, and every hidden one, is read the way its
  * header says and scanned with pal_scan_child(), so that content detection
- * decides what it is.  Three kinds are treated specially:
+ * decides what it is (a Keras v3 archive's config.json is JSON, and the
+ * JSON scanner hands Keras configurations to the Keras check).  Two kinds
+ * are treated specially:
  *
  *   - raw tensor storage of a PyTorch archive (<archive>/data/<key> and,
  *     for TorchScript, <archive>/constants/<key>) is bytes that torch
@@ -11,9 +13,7 @@
  *     that a 1 GB checkpoint costs a few page faults;
  *   - TorchScript source (<archive>/code/...py) is compiled by torch at
  *     load: it is checked as text for native library loading, file reads
- *     and operators from namespaces PyTorch does not ship;
- *   - a Keras v3 archive's config.json goes to the Keras configuration
- *     check as well as to the JSON scanner.
+ *     and operators from namespaces PyTorch does not ship.
  *
  * Stored members are passed as slices of the input (no copy).  Deflated
  * members are inflated into a buffer that grows as output appears, up to
@@ -100,27 +100,6 @@ is_torchscript_code(const struct zip *z, const struct zip_rec *r)
 
 	return d != NULL && starts_with(r, d->prefix, d->prefix_len,
 	    "/code/") && ends_with(r, ".py");
-}
-
-static const struct zip_rec *
-top_level(const struct zip *z, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < z->nrecs; i++)
-		if (z->recs[i].name_len == n &&
-		    memcmp(z->recs[i].name, name, n) == 0)
-			return &z->recs[i];
-	return NULL;
-}
-
-/* A Keras v3 archive: config.json beside metadata.json or the weights. */
-static int
-is_keras_config(const struct zip *z, const struct zip_rec *r)
-{
-	return r->name_len == 11 && memcmp(r->name, "config.json", 11) == 0 &&
-	    torch_dir(z, r) == NULL && (top_level(z, "metadata.json") ||
-	    top_level(z, "model.weights.h5"));
 }
 
 /* Deferred errors name the member; children overwrite s->err meanwhile. */
@@ -366,19 +345,6 @@ check_code(struct zip *z, const struct zip_rec *r, const struct body *b)
 	return rc;
 }
 
-static int
-check_keras(struct zip *z, const struct zip_rec *r, const struct body *b)
-{
-	int rc;
-
-	rc = pal_keras_check_config(z->s, z->it, (const char *)b->p, b->len);
-	if (rc == PAL_ERR_NOMEM || rc == 0)
-		return rc;
-	defer_rec(z, rc, r, z->s->err.msg[0] ? z->s->err.msg :
-	    pal_strerror(rc));
-	return 0;
-}
-
 /* "name", cut at a NUL as Python cuts it, with " [offset N]" if reused. */
 static char *
 child_name(const struct zip_rec *r)
@@ -433,8 +399,6 @@ inspect(struct zip *z, const struct zip_rec *r, const struct body *b)
 	if ((rc = check_integrity(z, r, b)) != 0)
 		return rc;
 	if (is_torchscript_code(z, r) && (rc = check_code(z, r, b)) != 0)
-		return rc;
-	if (is_keras_config(z, r) && (rc = check_keras(z, r, b)) != 0)
 		return rc;
 	return scan_body(z, r, b);
 }
