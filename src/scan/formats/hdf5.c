@@ -640,14 +640,15 @@ trunc:
 static int
 superblock(struct h5file *f, size_t sigoff, uint64_t *root)
 {
-	struct pal_cur c;
+	struct pal_cur file, c;
 	uint64_t base;
 	int r;
 
-	pal_cur_init(&c, f->data, f->len);
-	if (pal_cur_seek(&c, sigoff) != 0)
+	/* The superblock's own checksum counts from its signature. */
+	pal_cur_init(&file, f->data, f->len);
+	if (pal_cur_seek(&file, sigoff) != 0 ||
+	    pal_cur_sub(&file, pal_cur_left(&file), &c) != 0)
 		return PAL_ERR_INVALID;
-	pal_cur_init(&c, c.base + c.off, pal_cur_left(&c));
 	if (pal_cur_skip(&c, 8) != 0 || pal_cur_u8(&c, &f->sbver) != 0)
 		return h5_err(f, PAL_ERR_TRUNCATED, "superblock is truncated");
 	if (f->sbver <= 1)
