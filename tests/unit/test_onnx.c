@@ -654,6 +654,50 @@ ai_onnx_alias_and_local_functions_are_standard(void **state)
 	pal_buf_free(&m);
 }
 
+/* A model calling local function (my.local, Helper) with an overload. */
+static void
+overload_model(struct pal_buf *m, const char *fn_overload,
+    const char *node_overload)
+{
+	struct pal_buf g, n, fn, fnode;
+
+	pal_buf_init(&g, 1 << 20);
+	pal_buf_init(&n, 1 << 20);
+	put_str(&n, 4, "Helper");
+	put_str(&n, 7, "my.local");
+	put_str(&n, 8, node_overload);
+	put_msg(&g, 1, &n);
+	model(m, &g);
+	pal_buf_init(&fn, 1 << 20);
+	put_str(&fn, 1, "Helper");
+	pal_buf_init(&fnode, 1 << 20);
+	put_str(&fnode, 4, "Relu");
+	put_msg(&fn, 7, &fnode);
+	put_str(&fn, 10, "my.local");
+	put_str(&fn, 13, fn_overload);
+	put_msg(m, 25, &fn);
+}
+
+static void
+local_functions_match_by_overload(void **state)
+{
+	struct fixture *f = *state;
+	const struct pal_scan_result *r;
+	struct pal_buf m;
+
+	overload_model(&m, "v2", "v2");
+	r = scan_bytes(f->scan, m.p, m.len, PAL_FMT_UNKNOWN);
+	assert_int_equal(r->status, PAL_ITEM_CLEAN);
+	pal_buf_free(&m);
+
+	/* Another overload than the model defines: a custom operator. */
+	overload_model(&m, "v2", "v3");
+	r = scan_bytes(f->scan, m.p, m.len, PAL_FMT_UNKNOWN);
+	assert_int_equal(r->status, PAL_ITEM_FINDINGS);
+	assert_true(has_rule(f->scan, "onnx.custom-op"));
+	pal_buf_free(&m);
+}
+
 int
 main(void)
 {
@@ -677,6 +721,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    ai_onnx_alias_and_local_functions_are_standard, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    local_functions_match_by_overload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

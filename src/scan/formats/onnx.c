@@ -221,9 +221,17 @@ static const struct fspec function_fields[] = {
 #undef F32
 #undef F64
 
-/* A model-local function: nodes that call it run the model's own nodes. */
+/*
+ * A model-local function: nodes that call it, by domain, name and
+ * overload, run the model's own nodes.
+ */
 struct onnx_fn {
-	struct pal_pb_str domain, name;
+	struct pal_pb_str domain, name, overload;
+};
+
+/* What identifies a node's operator, and the node's own name. */
+struct node_id {
+	struct pal_pb_str name, op, domain, overload;
 };
 
 /* A remembered report: kind 'o' (operator) or 'd' (imported domain). */
@@ -335,13 +343,18 @@ fn_cmp(const void *x, const void *y)
 	const struct onnx_fn *a = x, *b = y;
 	int r = str_cmp(a->domain, b->domain);
 
-	return r != 0 ? r : str_cmp(a->name, b->name);
+	if (r == 0)
+		r = str_cmp(a->name, b->name);
+	return r != 0 ? r : str_cmp(a->overload, b->overload);
 }
 
-/* 1 if a local function is named (domain, name); name NULL: any. */
+/*
+ * 1 if a local function is (domain, name, overload) of the node id, or
+ * with id NULL, if any local function has the domain.
+ */
 static int
 fn_find(const struct onnx_ctx *c, struct pal_pb_str domain,
-    const struct pal_pb_str *name)
+    const struct node_id *id)
 {
 	size_t lo = 0, hi = c->nfns;
 
@@ -349,8 +362,10 @@ fn_find(const struct onnx_ctx *c, struct pal_pb_str domain,
 		size_t mid = lo + (hi - lo) / 2;
 		int r = str_cmp(c->fns[mid].domain, domain);
 
-		if (r == 0 && name != NULL)
-			r = str_cmp(c->fns[mid].name, *name);
+		if (r == 0 && id != NULL)
+			r = str_cmp(c->fns[mid].name, id->op);
+		if (r == 0 && id != NULL)
+			r = str_cmp(c->fns[mid].overload, id->overload);
 		if (r == 0)
 			return 1;
 		if (r < 0)
@@ -474,9 +489,9 @@ node_attr_str(struct onnx_ctx *c, struct pal_pb_msg nm, const char *name,
 /* PyOp and com.microsoft PythonOp: Python named by the model. */
 static int
 check_python_op(struct onnx_ctx *c, struct pal_pb_msg nm,
-    struct pal_pb_str domain, struct pal_pb_str op, struct pal_pb_str name,
-    const struct where *w, size_t off)
+    const struct node_id *id, const struct where *w, size_t off)
 {
+	struct pal_pb_str op = id->op, domain = id->domain, name = id->name;
 	char qm[PAL_PB_QUOTE_MAX], qc[PAL_PB_QUOTE_MAX];
 	struct pal_pb_str mod, cls;
 	int r;
@@ -506,24 +521,23 @@ check_python_op(struct onnx_ctx *c, struct pal_pb_msg nm,
 }
 
 static int
-check_op(struct onnx_ctx *c, struct pal_pb_msg nm, struct pal_pb_str domain,
-    struct pal_pb_str op, struct pal_pb_str name, const struct where *w,
-    size_t off)
+check_op(struct onnx_ctx *c, struct pal_pb_msg nm, const struct node_id *id,
+    const struct where *w, size_t off)
 {
 	char qd[PAL_PB_QUOTE_MAX], qo[PAL_PB_QUOTE_MAX];
 	int r;
 
-	if ((r = check_python_op(c, nm, domain, op, name, w, off)) != 0)
+	if ((r = check_python_op(c, nm, id, w, off)) != 0)
 		return r;
-	if (std_domain(domain) || fn_find(c, domain, &op))
+	if (std_domain(id->domain) || fn_find(c, id->domain, id))
 		return 0;
-	if (seen_before(c, 'o', domain, op))
+	if (seen_before(c, 'o', id->domain, id->op))
 		return 0;
-	return report(c, "onnx.custom-op", w, "node", name, off,
+	return report(c, "onnx.custom-op", w, "node", id->name, off,
 	    "operator '%s' of domain '%s' is not a standard operator nor a "
 	    "function defined in the model%s",
-	    pal_pb_quote(qo, sizeof(qo), op), pal_pb_quote(qd, sizeof(qd),
-	    domain), domain_hint(domain));
+	    pal_pb_quote(qo, sizeof(qo), id->op),
+	    pal_pb_quote(qd, sizeof(qd), id->domain), domain_hint(id->domain));
 }
 
 /* StringStringEntryProto: its key and value, each at most once. */
@@ -680,12 +694,12 @@ static int
 node_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f, const struct where *w)
 {
-	struct pal_pb_str name = { NULL, 0 }, op = { NULL, 0 };
-	struct pal_pb_str domain = { NULL, 0 };
+	struct node_id id;
 	struct pal_pb_msg nm, again;
 	struct pal_pb_field g;
-	int hn = 0, ho = 0, hd = 0, r;
+	int hn = 0, ho = 0, hd = 0, hv = 0, r;
 
+	memset(&id, 0, sizeof(id));
 	if ((r = pal_pb_enter(m, f, &nm, c->err)) != 0)
 		return r;
 	again = nm;
@@ -693,19 +707,23 @@ node_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		if ((r = known(node_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 3)
-			r = take_once(&name, &hn, &g, "NodeProto.name", c->err);
+			r = take_once(&id.name, &hn, &g, "NodeProto.name",
+			    c->err);
 		else if (g.num == 4)
-			r = take_once(&op, &ho, &g, "NodeProto.op_type",
+			r = take_once(&id.op, &ho, &g, "NodeProto.op_type",
 			    c->err);
 		else if (g.num == 7)
-			r = take_once(&domain, &hd, &g, "NodeProto.domain",
+			r = take_once(&id.domain, &hd, &g, "NodeProto.domain",
 			    c->err);
+		else if (g.num == 8)
+			r = take_once(&id.overload, &hv, &g,
+			    "NodeProto.overload", c->err);
 		if (r != 0)
 			return r;
 	}
 	if (r < 0)
 		return r;
-	if ((r = check_op(c, again, domain, op, name, w, f->off)) != 0)
+	if ((r = check_op(c, again, &id, w, f->off)) != 0)
 		return r;
 	while ((r = pal_pb_next(&again, &g, c->err)) == 1)
 		if (g.num == 5 && (r = attr_scan(c, &again, &g, w)) != 0)
@@ -868,7 +886,7 @@ function_id(struct onnx_ctx *c, const struct pal_pb_msg *m,
 {
 	struct pal_pb_field g;
 	struct pal_pb_msg fm;
-	int hn = 0, hd = 0, r;
+	int hn = 0, hd = 0, ho = 0, r;
 
 	memset(fn, 0, sizeof(*fn));
 	if ((r = pal_pb_enter(m, f, &fm, c->err)) != 0)
@@ -882,6 +900,9 @@ function_id(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		else if (g.num == 10)
 			r = take_once(&fn->domain, &hd, &g,
 			    "FunctionProto.domain", c->err);
+		else if (g.num == 13)
+			r = take_once(&fn->overload, &ho, &g,
+			    "FunctionProto.overload", c->err);
 		if (r != 0)
 			return r;
 	}
