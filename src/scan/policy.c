@@ -86,17 +86,6 @@ pal_policy_profile_bit(const char *name, size_t len)
 	return 0;
 }
 
-const char *
-pal_policy_profile_name(unsigned bit)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (profiles[i].bit == bit)
-			return profiles[i].name;
-	return NULL;
-}
-
 /*
  * One pass, without strlen: the judge compares a lot (every lookup is a
  * binary search), and most comparisons end at the first byte.

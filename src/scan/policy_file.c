@@ -178,7 +178,8 @@ entries_push(struct loader *L, struct entries *es, char *module, char *name)
 		size_t cap = es->cap == 0 ? 16 : es->cap * 2;
 
 		if ((v = reallocarray(es->v, cap, sizeof(*v))) == NULL)
-			return pal_err_set(L->err, PAL_ERR_NOMEM, "out of memory");
+			return pal_err_set(L->err, PAL_ERR_NOMEM,
+			    "%s: out of memory", L->name);
 		es->v = v;
 		es->cap = cap;
 	}
@@ -246,7 +247,8 @@ parse_entry(struct loader *L, const char *kind, char **module, char **name)
 		goto out;
 	}
 	if (*module == NULL || (colon != NULL && *name == NULL)) {
-		r = pal_err_set(L->err, PAL_ERR_NOMEM, "out of memory");
+		r = pal_err_set(L->err, PAL_ERR_NOMEM, "%s: out of memory",
+		    L->name);
 		goto out;
 	}
 	r = 0;
@@ -644,7 +646,8 @@ out:
 		if (deny != NULL)
 			for (i = 0; i < L->deny.n; i++)
 				free(deny[p->ndeny + i]);
-		r = pal_err_set(L->err, PAL_ERR_NOMEM, "out of memory");
+		r = pal_err_set(L->err, PAL_ERR_NOMEM, "%s: out of memory",
+		    L->name);
 	}
 	free(allow);
 	free(mods);
@@ -677,7 +680,7 @@ pal_policy_load_buffer(struct pal_policy *p, const void *data, size_t len,
 	L.p = p;
 	L.budget = PAL_POLICY_ENTRIES_MAX - policy_entries(p);
 	if (!yaml_parser_initialize(&L.parser))
-		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+		return pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory", name);
 	yaml_parser_set_input_string(&L.parser,
 	    (const unsigned char *)(data != NULL ? data : ""), len);
 	if ((r = parse_document(&L)) != 0 ||
@@ -706,7 +709,8 @@ read_file(const char *path, uint8_t **out, size_t *len, struct pal_err *err)
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 		    strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -720,7 +724,7 @@ read_file(const char *path, uint8_t **out, size_t *len, struct pal_err *err)
 	}
 	/* One byte more than fstat said, to notice a file that grew. */
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+		r = pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory", path);
 		goto out;
 	}
 	while (have <= (size_t)st.st_size) {

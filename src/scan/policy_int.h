@@ -91,10 +91,10 @@ struct pal_danger {
 extern const struct pal_danger pal_danger_builtin[];
 extern const size_t pal_danger_builtin_count;
 
-/* A user entry from a policy file; strings owned by the policy. */
+/* An allow entry "module:qualname" of a policy file; owned by the policy. */
 struct pal_user_entry {
 	char *module;
-	char *name;	/* NULL for "module.*" */
+	char *name;
 };
 
 struct pal_policy {
@@ -128,9 +128,6 @@ int pal_policy_load_buffer(struct pal_policy *p, const void *data,
 
 /* The bit of a built-in profile name, or 0 if there is none. */
 unsigned pal_policy_profile_bit(const char *name, size_t len);
-
-/* Static name of one profile bit. */
-const char *pal_policy_profile_name(unsigned bit);
 
 /*
  * Judges module/name against the built-in dangerous list and the name

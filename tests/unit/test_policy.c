@@ -951,6 +951,11 @@ test_file_load(void **state)
 	assert_non_null(strstr(err.msg, path));
 	assert_int_equal(pal_policy_load_file(p, tmp, &err), PAL_ERR_IO);
 	assert_non_null(strstr(err.msg, "not a regular file"));
+	/* A FIFO is refused, without waiting for a writer. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(pal_policy_load_file(p, path, &err), PAL_ERR_IO);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	unlink(path);
 }
 
 static void
