@@ -207,6 +207,29 @@ benign_archives_have_no_zip_findings(void **state)
 	}
 }
 
+/* With the member scanners behind it, the whole verdict is clean. */
+static void
+benign_archives_are_clean(void **state)
+{
+	static const char *const files[] = {
+		"torch_state_dict.pt", "arrays.npz", "arrays_compressed.npz",
+		"plain.zip", "zip64_member.zip", "zip64_central.zip",
+		"empty.zip", "torch_storage_pickle.pt", NULL,
+	};
+	struct fixture *f = *state;
+	size_t i;
+
+	for (i = 0; files[i] != NULL; i++) {
+		struct pal_scan *s = scan(f, files[i]);
+
+		if (pal_scan_exit_code(s) != 0)
+			fail_msg("%s: exit %d", files[i],
+			    pal_scan_exit_code(s));
+	}
+	assert_int_equal(pal_scan_exit_code(scan_as(f, "picklescan",
+	    "data/new_pytorch_model.bin", PAL_FMT_UNKNOWN)), 0);
+}
+
 static void
 picklescan_benign_zips_have_no_zip_findings(void **state)
 {
@@ -366,6 +389,17 @@ findings_carry_offsets(void **state)
 
 /* Whatever a trick hides is still scanned, in every view. */
 static void
+assert_member_found(const struct pal_scan *s, const char *name)
+{
+	const struct pal_scan_result *r = member(s, name);
+
+	if (r == NULL)
+		fail_msg("member %s was not scanned", name);
+	if (r->status != PAL_ITEM_FINDINGS)
+		fail_msg("payload %s was not found", name);
+}
+
+static void
 tricked_members_are_still_scanned(void **state)
 {
 	struct fixture *f = *state;
@@ -403,6 +437,15 @@ tricked_members_are_still_scanned(void **state)
 	assert_member_format(s, "data.pkl", "pickle");
 	s = scan(f, "zip64_central.zip");
 	assert_member_format(s, "data.pkl", "pickle");
+
+	/* And the payload in it is found by the pickle scanner. */
+	assert_member_found(scan(f, "hidden.zip"), "evil.pkl");
+	assert_member_found(scan(f, "hidden_descriptor.zip"), "deflated.pkl");
+	assert_member_found(scan(f, "two_directories.zip"),
+	    "archive/data.pkl");
+	assert_member_found(scan(f, "case_duplicate.zip"), "archive/DATA.PKL");
+	assert_member_found(scan(f, "count_mismatch.zip"), "evil.pkl");
+	assert_member_found(scan(f, "nested.zip"), "inner.zip!evil.pkl");
 }
 
 /* torch.load unpickles what precedes a zip; so does the scanner. */
@@ -415,6 +458,7 @@ prepended_pickle_is_scanned(void **state)
 
 	assert_int_equal(count_rule(s, "zip.prepended-data"), 1);
 	assert_member_format(s, "(data before the archive)", "pickle");
+	assert_member_found(s, "(data before the archive)");
 	assert_member_format(s, "data.pkl", "pickle");
 }
 
@@ -496,7 +540,11 @@ picklescan_zips(void **state)
 	s = scan_as(f, "picklescan", "data/malicious1_wrong_ext.zip",
 	    PAL_FMT_UNKNOWN);
 	assert_int_equal(count_prefix(s, "zip."), 0);
-	assert_member_format(s, "data.txt", "pickle");
+	assert_member_found(s, "data.txt");
+	s = scan_as(f, "picklescan", "data/malicious1.zip", PAL_FMT_UNKNOWN);
+	assert_int_equal(count_prefix(s, "zip."), 0);
+	assert_member_found(s, "data.pkl");
+	assert_int_equal(pal_scan_exit_code(s), 1);
 }
 
 /* The ratio limit is the session's; the expansion budget and the entry
@@ -702,6 +750,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    benign_archives_have_no_zip_findings, setup, teardown),
+		cmocka_unit_test_setup_teardown(benign_archives_are_clean,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    picklescan_benign_zips_have_no_zip_findings, setup,
 		    teardown),

@@ -279,9 +279,9 @@ def hostile():
     write("usize_lie.zip", build([member(
         "data.pkl", EVIL, method=8, local={"usize": 10},
         central={"usize": 10})]))
-    z64 = struct.pack("<HHQQ", 1, 16, len(EVIL), len(EVIL))
+    z64 = struct.pack("<HHQQ", 1, 16, len(BENIGN), len(BENIGN))
     write("zip64_central.zip", build([member(
-        "data.pkl", EVIL,
+        "data.pkl", BENIGN,
         local={"csize": 0xFFFFFFFF, "usize": 0xFFFFFFFF, "extra": z64},
         central={"csize": 0xFFFFFFFF, "usize": 0xFFFFFFFF,
                  "extra": z64})]))
