@@ -486,6 +486,7 @@ struct jtag {
 
 struct jvar {
 	char name[JJ_MAX_VARNAME];
+	size_t namelen;
 	int is_macro;
 	struct jval v;
 };
@@ -1267,10 +1268,10 @@ var_find(struct jctx *J, const uint8_t *name, size_t n)
 {
 	size_t i;
 
-	if (n >= JJ_MAX_VARNAME)
+	if (n == 0 || n >= JJ_MAX_VARNAME)
 		return NULL;
 	for (i = 0; i < J->nvars; i++)
-		if (strlen(J->vars[i].name) == n &&
+		if (J->vars[i].namelen == n && J->vars[i].name[0] == name[0] &&
 		    memcmp(J->vars[i].name, name, n) == 0)
 			return &J->vars[i];
 	return NULL;
@@ -1299,6 +1300,7 @@ var_set(struct jctx *J, size_t off, const uint8_t *name, size_t n,
 		var = &J->vars[J->nvars++];
 		memcpy(var->name, name, n);
 		var->name[n] = '\0';
+		var->namelen = n;
 		jv_init(&var->v);
 	}
 	var->is_macro = is_macro;
