@@ -934,9 +934,13 @@ collect_functions(struct onnx_ctx *c, struct pal_pb_msg m)
 		return r;
 	if ((c->fns = calloc(n, sizeof(*c->fns))) == NULL)
 		return pal_err_set(c->err, PAL_ERR_NOMEM, "out of memory");
+	/* The same bytes again: n entries suffice (checked all the same). */
 	while ((r = pal_pb_next(&start, &f, c->err)) == 1) {
 		if (f.num != 25)
 			continue;
+		if (c->nfns >= n)
+			return pal_err_set(c->err, PAL_ERR_INVALID, "offset "
+			    "%zu: function table overflow", f.off);
 		if ((r = function_id(c, &start, &f, &c->fns[c->nfns])) != 0)
 			return r;
 		c->nfns++;

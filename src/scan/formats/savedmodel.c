@@ -455,7 +455,6 @@ static const struct fspec keras_node_fields[] = {
 struct tf_fn {
 	struct pal_pb_str name;
 	struct pal_pb_msg body;		/* the FunctionDef */
-	size_t off;
 	int saver;
 };
 
@@ -470,7 +469,7 @@ struct tf_ctx {
 	const struct pal_scan_item *it;
 	struct pal_err *err;
 	struct tf_fn *fns;		/* sorted by name */
-	size_t nfns;
+	size_t nfns, cap;
 	size_t *queue;			/* functions to mark, nfns entries */
 	struct saver saver;
 };
@@ -1034,15 +1033,19 @@ static int
 add_fn(struct tf_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f)
 {
-	struct tf_fn *fn = &c->fns[c->nfns];
+	struct tf_fn *fn;
 	int r;
 
+	/* The counting pass saw the same bytes; this cannot happen. */
+	if (c->nfns >= c->cap)
+		return pal_err_set(c->err, PAL_ERR_INVALID, "offset %zu: "
+		    "function table overflow", f->off);
+	fn = &c->fns[c->nfns];
 	memset(fn, 0, sizeof(*fn));
 	if ((r = function_name(c, m, f, &fn->name)) != 0)
 		return r;
 	if ((r = pal_pb_enter(m, f, &fn->body, c->err)) != 0)
 		return r;
-	fn->off = f->off;
 	c->nfns++;
 	return 0;
 }
@@ -1060,6 +1063,7 @@ collect_functions(struct tf_ctx *c, struct pal_pb_msg mm)
 	if ((n = c->nfns) == 0)
 		return 0;
 	c->nfns = 0;
+	c->cap = n;
 	c->fns = calloc(n, sizeof(*c->fns));
 	c->queue = calloc(n, sizeof(*c->queue));
 	if (c->fns == NULL || c->queue == NULL)
@@ -1385,7 +1389,7 @@ savedmodel_scan(struct tf_ctx *c)
 		free(c->queue);
 		c->fns = NULL;
 		c->queue = NULL;
-		c->nfns = 0;
+		c->nfns = c->cap = 0;
 		if (r != 0)
 			return r;
 	}
