@@ -34,7 +34,7 @@ static const char WHY_DUNDER[] =
 static const char WHY_ATTR_MODULE[] =
     "attribute access gadget: reaches a dangerous module through an attribute";
 static const char WHY_ATTR_CALL[] =
-    "attribute access gadget: reaches a dangerous callable through an attribute";
+    "attribute access gadget: reaches a dangerous callable by name";
 static const char WHY_MODULE_OBJECT[] =
     "module object: a pickle can overwrite its attributes";
 static const char WHY_DENIED[] = "denied by policy";
@@ -53,8 +53,9 @@ static const char *const attr_modules[] = {
 };
 
 /*
- * Callables that a dotted name reaches through attributes
- * (Foo.__init__.__globals__ aside, which the dunder rule covers).
+ * Callables that no model needs to name, met as an attribute anywhere
+ * (the dunders, such as __import__, are the dunder rule's).  A module's
+ * "load" or "eval" is reached by getattr whatever module it is.
  */
 static const char *const attr_callables[] = {
 	"breakpoint", "compile", "delattr", "eval", "exec", "execfile",
@@ -369,15 +370,14 @@ check_prefix(const struct pal_policy *p, const struct gpath *g, int use_deny,
 
 /* Checks one attribute component (a part of the name, not the module). */
 static void
-check_attribute(const char *s, size_t n, int dotted, int exempt,
-    struct verdict *v)
+check_attribute(const char *s, size_t n, int exempt, struct verdict *v)
 {
 	if (is_dunder(s, n) && !exempt)
 		flag_danger(v, WHY_DUNDER, 0);
 	if (in_list(attr_modules, sizeof(attr_modules) / sizeof(attr_modules[0]),
 	    s, n))
 		flag_danger(v, WHY_ATTR_MODULE, 0);
-	if (dotted && in_list(attr_callables,
+	if (in_list(attr_callables,
 	    sizeof(attr_callables) / sizeof(attr_callables[0]), s, n))
 		flag_danger(v, WHY_ATTR_CALL, 0);
 }
@@ -392,7 +392,6 @@ walk(const struct pal_policy *p, struct gpath *g, const char *module,
     size_t mlen, const char *name, size_t nlen, int use_deny, int exempt,
     struct verdict *v)
 {
-	int dotted = memchr(name, '.', nlen) != NULL;
 	size_t off, c;
 
 	for (off = 0; off <= mlen; off += c + 1) {
@@ -419,7 +418,7 @@ walk(const struct pal_policy *p, struct gpath *g, const char *module,
 			return;
 		}
 		check_prefix(p, g, use_deny, v);
-		check_attribute(name + off, c, dotted, exempt, v);
+		check_attribute(name + off, c, exempt, v);
 	}
 	/* Only the object the global resolves to matters, not modules passed. */
 	if (known_module(p, g->buf, g->len))
@@ -589,13 +588,14 @@ judge(const struct pal_policy *p, const char *module, size_t mlen,
 	    &why_raw);
 	mapped = judge_one(p, to_module, to_mlen, to_name, to_nlen, use_deny,
 	    exempt, &why_mapped);
-	if (raw == PAL_GLOBAL_DANGEROUS) {
-		*why = why_raw;
-		return raw;
-	}
+	/* The mapped name is what Python 3 reaches: its reason first. */
 	if (mapped == PAL_GLOBAL_DANGEROUS) {
 		*why = why_mapped;
 		return mapped;
+	}
+	if (raw == PAL_GLOBAL_DANGEROUS) {
+		*why = why_raw;
+		return raw;
 	}
 	if (mapped == PAL_GLOBAL_ALLOWED &&
 	    (raw == PAL_GLOBAL_ALLOWED || !live)) {

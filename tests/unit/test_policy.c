@@ -371,7 +371,9 @@ test_dotted(void **state)
 	expect(p, "numpy", "__builtins__", D, "dunder");
 	expect(p, "collections", "__builtins__.eval", D, NULL);
 	expect(p, "sklearn.tree._tree", "Tree.load", D,
-	    "dangerous callable through an attribute");
+	    "dangerous callable by name");
+	expect(p, "mypkg.util", "eval", D, "dangerous callable by name");
+	expect(p, "mypkg.io", "loads", D, "dangerous callable by name");
 	expect(p, "torch.nn.modules.linear", "Linear.forward.eval", D, NULL);
 	expect(p, "builtins", "str.format", D, "attribute access gadget");
 	/* Module objects: a pickle could overwrite their attributes. */
@@ -748,6 +750,7 @@ static const struct bad_case bad_cases[] = {
 	    "is on the dangerous list" },
 	{ "version: 1\nallow: [\"mypkg:Net.__reduce__\"]\n", "dunder" },
 	{ "version: 1\nallow: [\"mypkg.util:os\"]\n", "dangerous module" },
+	{ "version: 1\nallow: [\"mypkg.util:open\"]\n", "dangerous callable" },
 	{ "version: 1\nallow: [\"torch:_utils\"]\n", "module object" },
 	{ "version: 1\nallow: [\"__builtin__:eval\"]\n",
 	    "allow entry '__builtin__:eval' is on the dangerous list" },
