@@ -1224,17 +1224,19 @@ decode_escape(struct jctx *J, struct pal_cur *c, size_t base, struct jval *v,
 static int
 decode_string(struct jctx *J, const struct jtok *tok, struct jval *v)
 {
-	const uint8_t *p = src_bytes(J, tok->off, tok->len);
-	struct pal_cur c;
+	struct pal_cur c = J->src;
 	size_t body;
 	uint8_t ch;
 	int r, spelled = 0;
 
-	if (p == NULL || tok->len < 1)
+	/* The body: after the opening quote, before a closing one. */
+	if (tok->len < 1)
 		return PAL_ERR_FORMAT;
-	body = tok->len >= 2 && p[tok->len - 1] == p[0] ? tok->len - 2 :
-	    tok->len - 1;
-	pal_cur_init(&c, p + 1, body);
+	body = tok->len >= 2 && src_at(J, tok->off + tok->len - 1) ==
+	    src_at(J, tok->off) ? tok->len - 2 : tok->len - 1;
+	if (pal_cur_seek(&c, tok->off + 1) != 0 ||
+	    pal_cur_sub(&c, body, &c) != 0)
+		return PAL_ERR_FORMAT;
 	while (v->kind == JV_STR && pal_cur_u8(&c, &ch) == 0) {
 		if (ch != '\\') {
 			if (jv_append(v, &ch, 1) < 0)

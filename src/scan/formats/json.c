@@ -300,8 +300,10 @@ pal_fmt_json(struct pal_scan *s, const struct pal_scan_item *it)
 {
 	struct json_pre pre;
 	struct pal_err dup_err;
+	struct pal_cur c;
 	uint8_t *copy = NULL;
-	const uint8_t *text;
+	const uint8_t *text, *doc;
+	size_t doclen;
 	json_t *root = NULL;
 	int r, dup = 0;
 
@@ -319,13 +321,18 @@ pal_fmt_json(struct pal_scan *s, const struct pal_scan_item *it)
 		text = copy;
 	}
 	/* Jansson does not skip a byte order mark; line numbers stay. */
-	if ((r = load(s, it, text + pre.start, it->len - pre.start, &root,
-	    &dup)) != 0)
+	pal_cur_init(&c, text, it->len);
+	if (pal_cur_skip(&c, pre.start) != 0 ||
+	    pal_cur_bytes(&c, pal_cur_left(&c), &doc) != 0) {
+		r = pal_err_set(&s->err, PAL_ERR_TRUNCATED, "empty document");
+		goto out;
+	}
+	doclen = it->len - pre.start;
+	if ((r = load(s, it, doc, doclen, &root, &dup)) != 0)
 		goto out;
 	dup_err = s->err;
 	if (is_keras(root))
-		r = pal_keras_check_config(s, it, (const char *)text + pre.start,
-		    it->len - pre.start);
+		r = pal_keras_check_config(s, it, (const char *)doc, doclen);
 	else
 		r = pal_hf_check(s, it, root);
 	if (r == 0 && dup) {
