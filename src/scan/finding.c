@@ -114,6 +114,9 @@ pal_scan_result_new(struct pal_scan *s, const char *name, unsigned depth,
 	return 0;
 }
 
+static char *vformat(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
 static char *
 vformat(const char *fmt, va_list ap)
 {
@@ -129,6 +132,10 @@ vformat(const char *fmt, va_list ap)
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }
+
+static int vfind(struct pal_scan *s, const struct pal_scan_item *it,
+    const char *rule, const char *loc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 
 static int
 vfind(struct pal_scan *s, const struct pal_scan_item *it, const char *rule,

@@ -28,8 +28,10 @@ expect_grep "malicious1_v4.pkl: .*pickle\.[a-z-]* \[critical\]" "$TMP/out" "text
 
 # JSON and SARIF are valid, and say the same as the exit status.
 expect_exit 1 "json report" -- "$PALISADE" scan --json "$data/malicious1_v4.pkl"
-expect_exit 0 "json parses" -- $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code"]==1 and d["findings"], d' "$TMP/out"
+cp "$TMP/out" "$TMP/report.json"
+expect_exit 0 "json parses" -- $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code"]==1 and d["findings"], d' "$TMP/report.json"
 expect_exit 1 "sarif report" -- "$PALISADE" scan --sarif "$data/malicious1_v4.pkl"
+cp "$TMP/out" "$TMP/report.sarif"
 expect_exit 0 "sarif parses" -- $PY -c '
 import json,sys
 d=json.load(open(sys.argv[1]))
