@@ -43,7 +43,7 @@ for r in run["results"]:
     assert r["ruleId"] in ids, r["ruleId"]
     assert r["level"] in ("error","warning","note")
     assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-' "$TMP/out"
+' "$TMP/report.sarif"
 
 # Symlinks are reported, not followed, unless asked.
 mkdir -p "$TMP/tree"
