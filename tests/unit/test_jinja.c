@@ -364,6 +364,13 @@ test_contexts(void **state)
 	(void)finding(f->scan, "jinja.os-access", "'os'");
 	(void)finding(f->scan, "jinja.os-access", "eval");
 	(void)finding(f->scan, "jinja.os-access", "system");
+	/* The template's own variables are not the host's globals. */
+	check(f, "{% set sys = messages[0] %}{% for os in x %}{{ os }}"
+	    "{% endfor %}{% macro m(config) %}{{ config }}{% endmacro %}"
+	    "{{ sys.content }}");
+	assert_clean(f, "variables named like globals");
+	check(f, "{% set __class__ = 1 %}{{ __class__ }}");
+	(void)finding(f->scan, "jinja.sandbox-escape", "__class__");
 	check(f, "{{ config.items() }}{{ joiner() }}");
 	(void)finding(f->scan, "jinja.unusual", "config");
 	(void)finding(f->scan, "jinja.unusual", "joiner");

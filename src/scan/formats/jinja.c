@@ -1279,15 +1279,16 @@ var_find(struct jctx *J, const uint8_t *name, size_t n)
 	return NULL;
 }
 
-/* Binds name to v (a copy); unknown values just drop the binding. */
+/*
+ * Binds name to v (a copy).  Unknown values are bound too: a name the
+ * template assigns is its own variable, not a host's global.
+ */
 static int
 var_set(struct jctx *J, size_t off, const uint8_t *name, size_t n,
     const struct jval *v, int is_macro)
 {
 	struct jvar *var = var_find(J, name, n);
 
-	if (var == NULL && v->kind == JV_UNKNOWN && !(v->flags & JF_BUILT))
-		return 0;
 	if (var == NULL) {
 		if (n >= JJ_MAX_VARNAME)
 			return 0;
@@ -1526,13 +1527,22 @@ p_primary(struct jp *p, struct jval *out)
 		}
 		if ((s = src_bytes(J, t->off, t->len)) == NULL)
 			return PAL_ERR_FORMAT;
-		if ((r = check_name_bytes(J, t->off, s, t->len, CTX_GLOBAL,
-		    is_op(p, OP_LPAREN))) != 0 ||
-		    (r = check_host(J, t->off, s, t->len)) != 0)
+		/*
+		 * A variable the template assigned ({% set sys = ... %}) is
+		 * not the host's global of that name; a dunder is judged
+		 * either way.
+		 */
+		var = var_find(J, s, t->len);
+		if (var == NULL || classify(s, t->len) == JC_ESCAPE ||
+		    classify(s, t->len) == JC_DUNDER)
+			if ((r = check_name_bytes(J, t->off, s, t->len,
+			    CTX_GLOBAL, is_op(p, OP_LPAREN))) != 0)
+				return r;
+		if (var == NULL && (r = check_host(J, t->off, s, t->len)) != 0)
 			return r;
-		if (in_list(host_names, s, t->len))
+		if (var == NULL && in_list(host_names, s, t->len))
 			out->flags |= JF_OBJECT;
-		if ((var = var_find(J, s, t->len)) != NULL && !var->is_macro)
+		if (var != NULL && !var->is_macro)
 			return jv_copy(out, &var->v);
 		return 0;
 	case JT_STRING:
