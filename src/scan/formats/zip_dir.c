@@ -427,7 +427,7 @@ parse_extra(const uint8_t *p, size_t n, const struct z64 *v, int strict,
 {
 	struct pal_cur c, f;
 	uint16_t id, len;
-	int done = 0, r;
+	int r;
 
 	pal_cur_init(&c, p, n);
 	*found = 0;
@@ -436,15 +436,17 @@ parse_extra(const uint8_t *p, size_t n, const struct z64 *v, int strict,
 		    (r = pal_cur_u16le(&c, &len)) != 0 ||
 		    (r = pal_cur_sub(&c, len, &f)) != 0)
 			return PAL_ERR_FORMAT;
-		if (id != 0x0001 || done)
+		if (id != 0x0001)
 			continue;
 		*found = 1;
 		if ((r = z64_field(&f, v)) != 0)
 			return r;
-		done = !strict;
+		/* miniz stops at the first ZIP64 field. */
+		if (!strict)
+			return 0;
 	}
 	/* miniz rejects a trailing fragment; Python ignores it. */
-	return !strict && pal_cur_left(&c) != 0 && !done ? PAL_ERR_FORMAT : 0;
+	return !strict && pal_cur_left(&c) != 0 ? PAL_ERR_FORMAT : 0;
 }
 
 /* Python decodes a name flagged UTF-8 strictly, and cp437 otherwise. */

@@ -28,6 +28,7 @@ struct walk {
 	struct zip *z;
 	struct lho_ix *ix;	/* readable records by local header offset */
 	uint64_t *maxend;	/* greatest member end among ix[0..i] */
+	uint64_t budget;	/* bytes left to search for a member's end */
 	size_t nix;
 };
 
@@ -147,30 +148,42 @@ search_sig(const struct zip *z, uint64_t from, uint64_t to, uint32_t sig)
 	return from + (uint64_t)(hit - p);
 }
 
+/* Takes n bytes from the search budget; 0 once it is spent. */
+static int
+spend(struct walk *w, uint64_t n)
+{
+	if (n > w->budget) {
+		w->budget = 0;
+		return 0;
+	}
+	w->budget -= n;
+	return 1;
+}
+
 /*
  * Length of a deflate stream that starts at off, found by inflating it
  * into a scratch buffer: how a streaming reader finds the end of a member
- * whose sizes are in a trailing descriptor.  Output is capped as member
- * extraction caps it.
+ * whose sizes are in a trailing descriptor.  Output is capped by the
+ * ratio limit and the expansion budget, input by the search budget.
  */
 static int
-deflate_len(const struct zip *z, uint64_t off, uint64_t *clen)
+deflate_len(struct walk *w, uint64_t off, uint64_t *clen)
 {
-	const struct pal_scan_limits *lim = pal_scan_limits(z->s);
+	const struct pal_scan_limits *lim = pal_scan_limits(w->z->s);
 	uint8_t out[16384];
-	uint64_t cap, total = 0;
+	uint64_t total = 0;
 	const uint8_t *in;
 	struct pal_cur c;
 	z_stream zs;
 	int zr;
 
-	if (pal_zip_at(z, off, &c) != 0 ||
+	if (pal_zip_at(w->z, off, &c) != 0 ||
 	    pal_cur_bytes(&c, pal_cur_left(&c), &in) != 0)
 		return PAL_ERR_FORMAT;
-	cap = lim->max_expanded;
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
 		return PAL_ERR_NOMEM;
+	/* zlib's input is not const; it does not write through it. */
 	zs.next_in = (Bytef *)(uintptr_t)in;
 	zs.avail_in = (uInt)(c.len - off > UINT32_MAX ? UINT32_MAX :
 	    c.len - off);
@@ -179,35 +192,40 @@ deflate_len(const struct zip *z, uint64_t off, uint64_t *clen)
 		zs.avail_out = sizeof(out);
 		zr = inflate(&zs, Z_NO_FLUSH);
 		total += sizeof(out) - zs.avail_out;
-	} while (zr == Z_OK && total <= cap && zs.avail_in > 0 &&
-	    total / ((uint64_t)zs.total_in + 1) <= lim->max_ratio);
+	} while (zr == Z_OK && total <= lim->max_expanded &&
+	    total / ((uint64_t)zs.total_in + 1) <= lim->max_ratio &&
+	    zs.total_in <= w->budget);
 	*clen = zs.total_in;
 	inflateEnd(&zs);
-	return zr == Z_STREAM_END ? 0 : PAL_ERR_FORMAT;
+	if (!spend(w, zs.total_in) || zr != Z_STREAM_END)
+		return PAL_ERR_FORMAT;
+	return 0;
 }
 
 /* A stored member with a trailing descriptor ends where one fits. */
 static int
-stored_len(const struct zip *z, uint64_t data, uint64_t *clen)
+stored_len(struct walk *w, uint64_t data, uint64_t *clen)
 {
-	uint64_t at = data;
+	uint64_t at = data, end;
 	uint32_t size;
 
-	while ((at = search_sig(z, at, z->file.len, ZIP_SIG_DESC)) !=
-	    ZIP_NONE) {
-		if (pal_zip_u32_at(z, at + 8, &size) == 0 &&
+	end = w->z->file.len - data > w->budget ? data + w->budget :
+	    w->z->file.len;
+	while ((at = search_sig(w->z, at, end, ZIP_SIG_DESC)) != ZIP_NONE) {
+		if (pal_zip_u32_at(w->z, at + 8, &size) == 0 &&
 		    size == at - data) {
 			*clen = size;
-			return 0;
+			return spend(w, at - data) ? 0 : PAL_ERR_FORMAT;
 		}
 		at++;
 	}
+	spend(w, end - data);
 	return PAL_ERR_FORMAT;
 }
 
 /* The compressed length a streaming reader takes for this header. */
 static int
-stream_len(const struct walk *w, const struct zip_local *l, size_t known,
+stream_len(struct walk *w, const struct zip_local *l, size_t known,
     uint64_t *clen)
 {
 	if (!(l->flags & ZIP_F_DESCRIPTOR) || l->csize != 0) {
@@ -219,8 +237,8 @@ stream_len(const struct walk *w, const struct zip_local *l, size_t known,
 		return 0;
 	}
 	if (l->method == ZIP_M_DEFLATED)
-		return deflate_len(w->z, l->data_off, clen);
-	return stored_len(w->z, l->data_off, clen);
+		return deflate_len(w, l->data_off, clen);
+	return stored_len(w, l->data_off, clen);
 }
 
 /* Records an entry only the walk found. */
@@ -339,6 +357,9 @@ pal_zip_walk(struct zip *z)
 
 	memset(&w, 0, sizeof(w));
 	w.z = z;
+	/* Finding where hidden members end costs at most a few passes over
+	 * the input, however many of them there are. */
+	w.budget = 4 * (uint64_t)z->file.len + (1u << 20);
 	if ((r = build_index(&w)) != 0) {
 		free(w.ix);
 		return r;
