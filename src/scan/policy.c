@@ -328,7 +328,11 @@ known_module(const struct pal_policy *p, const char *path, size_t len)
 		else
 			hi = mid;
 	}
-	return lo < p->nallow && module_within(p->allow[lo].module, path, len);
+	if (lo < p->nallow && module_within(p->allow[lo].module, path, len))
+		return 1;
+	/* A policy file's "module.*" names a module too. */
+	lo = strings_lower(p->allow_mod, p->nallow_mod, path, len);
+	return lo < p->nallow_mod && module_within(p->allow_mod[lo], path, len);
 }
 
 /* ---------------------------------------------------------------------

@@ -630,6 +630,7 @@ test_file_good(void **state)
 	expect(p, "mypkg.layers", "os", D, "dangerous module");
 	expect(p, "mypkg.layers", "helpers.eval", D, NULL);
 	expect(p, "mypkg", "models", D, "module object");
+	expect(p, "mypkg", "layers", D, "module object");
 	/* Deny escalates to dangerous, for whole modules and names. */
 	expect(p, "numpy.polynomial.polynomial", "Polynomial", D,
 	    "denied by policy");
