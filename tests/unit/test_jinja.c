@@ -495,6 +495,18 @@ test_limits(void **state)
 	check(f, t);
 	assert_int_equal(f->ret, PAL_ERR_LIMIT);
 	free(t);
+	/* A tag of too many tokens. */
+	n = 70000;
+	t = malloc(2 * n + 16);
+	assert_non_null(t);
+	memcpy(t, "{{ ", 3);
+	for (i = 0; i < n; i++)
+		memcpy(t + 3 + 2 * i, "a+", 2);
+	memcpy(t + 3 + 2 * n, "b }}", 5);
+	check(f, t);
+	assert_int_equal(f->ret, PAL_ERR_LIMIT);
+	assert_non_null(strstr(f->scan->err.msg, "tokens"));
+	free(t);
 	/* A template over the size limit is refused outright. */
 	n = ((size_t)1 << 20) + 1;
 	t = malloc(n);

@@ -1019,6 +1019,10 @@ lex_tag(struct jctx *J, struct jtag *tag)
 			synerr(J, i, "unexpected character");
 			n = 1;
 		}
+		if (r == PAL_ERR_LIMIT)
+			return pal_err_set(&J->s->err, PAL_ERR_LIMIT,
+			    "%s: more than %d tokens in one tag", J->where,
+			    JJ_MAX_TOKENS);
 		if (r != 0)
 			return r;
 		i += n;
@@ -3978,10 +3982,6 @@ walk(struct jctx *J)
 	if (r == 0 && J->nblocks > 0)
 		synerr(J, J->blocks[J->nblocks - 1].off,
 		    "block not closed before the end of the template");
-	if (r == PAL_ERR_LIMIT && J->s->err.code == 0)
-		r = pal_err_set(&J->s->err, PAL_ERR_LIMIT,
-		    "%s: more than %d tokens in one tag", J->where,
-		    JJ_MAX_TOKENS);
 	return r;
 }
 
@@ -4028,6 +4028,9 @@ pal_jinja_check(struct pal_scan *s, const struct pal_scan_item *it,
 	if ((r = walk(&J)) != 0) {
 		if (r == PAL_ERR_NOMEM)
 			pal_err_set(&s->err, r, "out of memory");
+		else if (s->err.code != r)
+			pal_err_set(&s->err, r, "%s: could not be checked",
+			    where);
 		goto out;
 	}
 	if (J.syntax) {
