@@ -707,6 +707,63 @@ big_checkpoint_is_fast(void **state)
 }
 
 /*
+ * A megabyte of local headers whose ends cannot be found (stored, sizes
+ * in a descriptor that is not there) before a real archive: searching for
+ * their ends has a budget, so the scan stays linear.
+ */
+static void
+endless_hidden_headers_are_cheap(void **state)
+{
+	static const uint8_t pkl[] = "\x80\x02}q\x00.";
+	const size_t hdr = 31, n = (1u << 20) / hdr;
+	struct fixture *f = *state;
+	size_t i, at, len = n * hdr + 31 + 6 + 47 + 22;
+	struct timespec t0, t1;
+	struct pal_scan *s;
+	uint8_t *buf = calloc(1, len);
+	uint32_t crc = (uint32_t)crc32(0, pkl, 6);
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++) {
+		le32(buf + i * hdr, 0x04034b50);
+		le16(buf + i * hdr + 6, 8);
+		le16(buf + i * hdr + 26, 1);
+		buf[i * hdr + 30] = 'x';
+	}
+	at = n * hdr;
+	le32(buf + at, 0x04034b50);
+	le32(buf + at + 14, crc);
+	le32(buf + at + 18, 6);
+	le32(buf + at + 22, 6);
+	le16(buf + at + 26, 1);
+	buf[at + 30] = 'a';
+	memcpy(buf + at + 31, pkl, 6);
+	le32(buf + at + 37, 0x02014b50);
+	le32(buf + at + 37 + 16, crc);
+	le32(buf + at + 37 + 20, 6);
+	le32(buf + at + 37 + 24, 6);
+	le16(buf + at + 37 + 28, 1);
+	le32(buf + at + 37 + 42, (uint32_t)at);
+	buf[at + 37 + 46] = 'a';
+	le32(buf + at + 84, 0x06054b50);
+	le16(buf + at + 84 + 8, 1);
+	le16(buf + at + 84 + 10, 1);
+	le32(buf + at + 84 + 12, 47);
+	le32(buf + at + 84 + 16, (uint32_t)(at + 37));
+
+	s = session(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pal_scan_memory_as(s, "headers", buf, len,
+	    PAL_FMT_ZIP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(buf);
+	assert_true((double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 < 2.0);
+	assert_member_format(s, "a", "pickle");
+	assert_int_equal(pal_scan_exit_code(s), 0);
+}
+
+/*
  * Every prefix and every single-byte change of the hostile files ends in
  * a defined state: no crash, no leak, an exit code of 0, 1 or 2.
  */
@@ -778,6 +835,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(limits_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(big_checkpoint_is_fast, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    endless_hidden_headers_are_cheap, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    mutations_end_in_a_defined_state, setup, teardown),
 	};
