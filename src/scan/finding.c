@@ -151,7 +151,9 @@ vfind(struct pal_scan *s, const struct pal_scan_item *it, const char *rule,
 		    rule);
 		abort();
 	}
-	res->status = PAL_ITEM_FINDINGS;
+	/* Informational notes are listed but do not fail an item. */
+	if (def->severity > PAL_SEV_INFO)
+		res->status = PAL_ITEM_FINDINGS;
 	if (res->nfindings >= s->opts.limits.max_findings) {
 		res->dropped++;
 		return 0;
@@ -235,8 +237,9 @@ pal_scan_exit_code(const struct pal_scan *s)
 	size_t i;
 	int err = s->failed;
 
-	if (s->nfindings > 0)
-		return 1;
+	for (i = 0; i < s->nfindings; i++)
+		if (s->findings[i].severity > PAL_SEV_INFO)
+			return 1;
 	for (i = 0; i < s->nresults; i++) {
 		if (s->results[i].status == PAL_ITEM_FINDINGS)
 			return 1;
