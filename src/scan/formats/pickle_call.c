@@ -379,6 +379,9 @@ note_keys(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
 	for (i = 0; i + 1 < n; i += 2) {
 		if (v[i].tag != PK_STR || pk_span_len(&v[i]) < 4)
 			continue;
+		/* Most keys are plain text not starting with '_'. */
+		if (v[i].form == PK_F_UTF8 && vm->cx->data[v[i].u.off] != '_')
+			continue;
 		if (pal_pickle_str(vm->cx, &v[i], 2, &p, &len) != 0 ||
 		    len < 4 || memcmp(p, "__", 2) != 0 ||
 		    memcmp(p + len - 2, "__", 2) != 0)

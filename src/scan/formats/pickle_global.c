@@ -486,8 +486,10 @@ pal_pickle_report_call(struct pk_vm *vm, uint32_t gref, const char *verb)
 static void
 push_global(struct pk_val *out, uint32_t idx)
 {
-	memset(out, 0, sizeof(*out));
 	out->tag = PK_GLOBAL;
+	out->form = 0;
+	out->hi = 0;
+	out->lo = 0;
 	out->u.ref = idx;
 }
 

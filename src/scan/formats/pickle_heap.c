@@ -23,8 +23,15 @@
 
 #include "pickle_int.h"
 
-/* Items one container may keep; past this it is partial. */
-#define PK_ITEMS_PER_NODE (1u << 20)
+/*
+ * Items one container keeps; past this it is partial.  What the scanner
+ * reads back is small (argument tuples, BUILD states, joblib's array
+ * metadata) except PyTorch's list of storage keys; a vocabulary of a
+ * million words must not use up what the rest of the file needs.
+ */
+#define PK_KEEP_LIST (1u << 16)
+#define PK_KEEP_DICT 4096u
+#define PK_KEEP_OTHER (1u << 20)
 
 static int
 grow_nodes(struct pk_vm *vm)
@@ -71,29 +78,115 @@ pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out)
 	nd->kind = kind;
 	nd->cls = PK_NOREF;
 	vm->live_nodes++;
-	memset(out, 0, sizeof(*out));
 	out->tag = PK_NODE;
+	out->form = 0;
+	out->hi = 0;
+	out->lo = 0;
 	out->u.ref = id;
 	return 0;
 }
 
-struct pk_node *
-pal_pickle_node(struct pk_vm *vm, const struct pk_val *v)
-{
-	return &vm->nodes[v->u.ref];
-}
 
-void
-pal_pickle_ref(struct pk_vm *vm, const struct pk_val *v)
-{
-	if (v->tag == PK_NODE)
-		vm->nodes[v->u.ref].refs++;
-}
 
 static int
 counts_items(const struct pk_node *nd)
 {
 	return nd->kind != PK_N_OBJECT && nd->kind != PK_N_PERSID;
+}
+
+/*
+ * Item arrays of 8 to 256 values come from slabs owned by the pickle and
+ * are recycled through free lists, one per power-of-two size: a stream of
+ * small dicts then costs no malloc per dict, and the pickle's end frees
+ * them all at once.
+ */
+#define PK_SLAB_CLASSES 6	/* 8, 16, 32, 64, 128, 256 items */
+#define PK_SLAB_LARGEST (8u << (PK_SLAB_CLASSES - 1))
+#define PK_SLAB_BYTES (64u << 10)
+
+static int
+slab_class(size_t cap)
+{
+	int c;
+
+	for (c = 0; c < PK_SLAB_CLASSES; c++)
+		if (cap == (size_t)8 << c)
+			return c;
+	return -1;
+}
+
+static struct pk_val *
+slab_carve(struct pk_vm *vm, size_t bytes)
+{
+	struct pk_slab *sl = &vm->slab;
+	struct pk_val *p;
+	void *q;
+
+	if (sl->left < bytes) {
+		if (sl->nchunks == sl->cap_chunks) {
+			size_t ncap = sl->cap_chunks ? sl->cap_chunks * 2 : 16;
+
+			if ((q = realloc(sl->chunks, ncap * sizeof(*sl->chunks)))
+			    == NULL)
+				return NULL;
+			sl->chunks = q;
+			sl->cap_chunks = ncap;
+		}
+		if ((q = malloc(PK_SLAB_BYTES)) == NULL)
+			return NULL;
+		sl->chunks[sl->nchunks++] = q;
+		sl->next = q;
+		sl->left = PK_SLAB_BYTES;
+	}
+	p = (struct pk_val *)(void *)sl->next;
+	sl->next += bytes;
+	sl->left -= bytes;
+	return p;
+}
+
+static struct pk_val *
+items_alloc(struct pk_vm *vm, size_t cap)
+{
+	int c = slab_class(cap);
+	struct pk_val *p;
+
+	if (c < 0)
+		return malloc(cap * sizeof(struct pk_val));
+	if ((p = vm->slab.free[c]) != NULL) {
+		memcpy(&vm->slab.free[c], p, sizeof(p));
+		return p;
+	}
+	return slab_carve(vm, cap * sizeof(struct pk_val));
+}
+
+static void
+items_free(struct pk_vm *vm, struct pk_val *p, size_t cap)
+{
+	int c = slab_class(cap);
+
+	if (p == NULL)
+		return;
+	if (c < 0) {
+		free(p);
+		return;
+	}
+	/* The free list is linked through the array's first bytes. */
+	memcpy(p, &vm->slab.free[c], sizeof(p));
+	vm->slab.free[c] = p;
+}
+
+static void
+slab_reset(struct pk_vm *vm)
+{
+	struct pk_slab *sl = &vm->slab;
+	size_t i;
+
+	for (i = 0; i < sl->nchunks; i++)
+		free(sl->chunks[i]);
+	sl->nchunks = 0;
+	sl->next = NULL;
+	sl->left = 0;
+	memset(sl->free, 0, sizeof(sl->free));
 }
 
 /* Frees the node at the top of the worklist, queueing its children. */
@@ -108,11 +201,11 @@ release_one(struct pk_vm *vm, uint32_t id)
 		if (it[i].tag != PK_NODE)
 			continue;
 		if (--vm->nodes[it[i].u.ref].refs == 0)
-			vm->dead[vm->ndead++] = it[i].u.ref;
+			vm->dead[vm->ndead++] = (uint32_t)it[i].u.ref;
 	}
 	if (counts_items(nd))
 		vm->items -= nd->n;
-	free(nd->items);
+	items_free(vm, nd->items, nd->cap);
 	nd->items = NULL;
 	nd->kind = PK_N_FREE;
 	nd->cls = vm->free_node;
@@ -121,15 +214,13 @@ release_one(struct pk_vm *vm, uint32_t id)
 }
 
 void
-pal_pickle_unref(struct pk_vm *vm, const struct pk_val *v)
+pal_pickle_release(struct pk_vm *vm, uint32_t id)
 {
-	if (v->tag != PK_NODE || --vm->nodes[v->u.ref].refs != 0)
-		return;
-	vm->dead[vm->ndead++] = v->u.ref;
+	vm->dead[vm->ndead++] = id;
 	while (vm->ndead > 0) {
-		uint32_t id = vm->dead[--vm->ndead];
+		uint32_t d = vm->dead[--vm->ndead];
 
-		release_one(vm, id);
+		release_one(vm, d);
 	}
 }
 
@@ -153,25 +244,86 @@ pal_pickle_items(struct pk_vm *vm, uint32_t ref, size_t *n)
 
 /* Makes room for want items in a node; 0, or PAL_ERR_NOMEM. */
 static int
-reserve(struct pk_node *nd, size_t want)
+reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
 {
+	struct pk_val *p;
 	size_t ncap;
-	void *p;
 
 	if (want <= PK_INLINE && nd->items == NULL)
 		return 0;
 	if (nd->items != NULL && want <= nd->cap)
 		return 0;
-	ncap = nd->cap ? (size_t)nd->cap * 2 : 8;
-	if (ncap < want)
-		ncap = want;
-	if ((p = realloc(nd->items, ncap * sizeof(*nd->items))) == NULL)
+	for (ncap = nd->cap ? (size_t)nd->cap * 2 : 8; ncap < want; ncap *= 2)
+		;
+	if ((p = items_alloc(vm, ncap)) == NULL)
 		return PAL_ERR_NOMEM;
-	if (nd->items == NULL)
-		memcpy(p, nd->in, nd->n * sizeof(*nd->items));
+	memcpy(p, nd->items != NULL ? nd->items : nd->in,
+	    nd->n * sizeof(*p));
+	items_free(vm, nd->items, nd->cap);
 	nd->items = p;
 	nd->cap = (uint32_t)ncap;
 	return 0;
+}
+
+static int
+is_container(uint8_t kind)
+{
+	return kind >= PK_N_TUPLE && kind <= PK_N_FROZENSET;
+}
+
+static uint32_t
+keep_cap(uint8_t kind)
+{
+	switch (kind) {
+	case PK_N_LIST:		return PK_KEEP_LIST;
+	case PK_N_TUPLE:	return PK_KEEP_OTHER;
+	default:		return PK_KEEP_DICT;
+	}
+}
+
+/*
+ * A container that went into a list or set gives up its items.  Nothing
+ * the scanner reads back sits in a container inside a list or set; a
+ * model's bulk (rows, records, nested data) often does, and releasing it
+ * keeps the item budget for what follows.  What is dropped is marked
+ * partial: a later read of it ends in an error, never in a guess.
+ */
+static void
+shed(struct pk_vm *vm, uint32_t id)
+{
+	struct pk_node *nd = &vm->nodes[id];
+	size_t i, n = nd->n;
+
+	nd->flags |= PK_NF_PARTIAL;
+	nd->n = 0;
+	vm->items -= n;
+	for (i = 0; i < n; i++) {
+		const struct pk_val *it = nd->items != NULL ? &nd->items[i] :
+		    &nd->in[i];
+
+		if (it->tag == PK_NODE && --vm->nodes[it->u.ref].refs == 0)
+			vm->dead[vm->ndead++] = (uint32_t)it->u.ref;
+	}
+	items_free(vm, nd->items, nd->cap);
+	nd->items = NULL;
+	nd->cap = 0;
+	while (vm->ndead > 0) {
+		uint32_t d = vm->dead[--vm->ndead];
+
+		release_one(vm, d);
+	}
+}
+
+static void
+shed_items(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].tag == PK_NODE && v[i].u.ref != ref &&
+		    vm->nodes[v[i].u.ref].n > 0 &&
+		    is_container(vm->nodes[v[i].u.ref].kind))
+			shed(vm, (uint32_t)v[i].u.ref);
 }
 
 /*
@@ -184,9 +336,13 @@ pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
     size_t n)
 {
 	struct pk_node *nd = &vm->nodes[ref];
-	size_t keep = n, room;
+	size_t keep = n, room, cap = keep_cap(nd->kind);
 
-	room = PK_ITEMS_PER_NODE - nd->n;
+	if (nd->kind == PK_N_LIST || nd->kind == PK_N_SET ||
+	    nd->kind == PK_N_FROZENSET)
+		shed_items(vm, ref, v, n);
+	nd = &vm->nodes[ref];
+	room = nd->n < cap ? cap - nd->n : 0;
 	if (vm->items >= vm->cx->max_items)
 		room = 0;
 	else if (room > vm->cx->max_items - vm->items)
@@ -196,7 +352,7 @@ pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
 		nd->flags |= PK_NF_PARTIAL;
 	}
 	if (keep > 0) {
-		if (reserve(nd, nd->n + keep) != 0)
+		if (reserve(vm, nd, nd->n + keep) != 0)
 			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
 			    "out of memory");
 		memcpy((nd->items != NULL ? nd->items : nd->in) + nd->n, v,
@@ -213,10 +369,12 @@ pal_pickle_heap_reset(struct pk_vm *vm)
 {
 	uint32_t i;
 
-	for (i = 0; i < vm->nnodes; i++) {
-		free(vm->nodes[i].items);
-		vm->nodes[i].items = NULL;
-	}
+	/* Arrays beyond the largest slab size were malloc'ed one by one. */
+	for (i = 0; i < vm->nnodes; i++)
+		if (vm->nodes[i].kind != PK_N_FREE &&
+		    vm->nodes[i].cap > PK_SLAB_LARGEST)
+			free(vm->nodes[i].items);
+	slab_reset(vm);
 	vm->nnodes = 0;
 	vm->free_node = PK_NOREF;
 	vm->live_nodes = 0;
@@ -228,6 +386,9 @@ void
 pal_pickle_heap_free(struct pk_vm *vm)
 {
 	pal_pickle_heap_reset(vm);
+	free(vm->slab.chunks);
+	vm->slab.chunks = NULL;
+	vm->slab.cap_chunks = 0;
 	free(vm->nodes);
 	free(vm->dead);
 	vm->nodes = NULL;
@@ -251,7 +412,8 @@ memo_find(struct pk_memo *m, uint64_t key)
 	size_t i;
 
 	if (key < m->dense_cap)
-		return m->dense[key].tag != PK_EMPTY ? &m->dense[key] : NULL;
+		return key < m->dense_init && m->dense[key].tag != PK_EMPTY ?
+		    &m->dense[key] : NULL;
 	if (m->hcap == 0)
 		return NULL;
 	for (i = hash_slot(key, m->hcap); m->hvals[i].tag != PK_EMPTY;
@@ -301,6 +463,23 @@ hash_insert(struct pk_memo *m, uint64_t key, const struct pk_val *v)
 }
 
 /*
+ * Makes dense slot key usable.  Slots past dense_init are empty without
+ * being written, so that memory is touched only as ids are used.
+ */
+static void
+dense_touch(struct pk_memo *m, uint64_t key)
+{
+	if (key < m->dense_init)
+		return;
+	/* The slot itself is written by the caller; only a gap is cleared. */
+	if (key > m->dense_init)
+		memset(m->dense + m->dense_init, 0,
+		    ((size_t)key - m->dense_init) * sizeof(*m->dense));
+	m->dense[key].tag = PK_EMPTY;
+	m->dense_init = (size_t)key + 1;
+}
+
+/*
  * Grows the dense array to cover key, moving hashed ids it now covers.
  * The hash table is rebuilt without them.
  */
@@ -316,7 +495,6 @@ dense_grow(struct pk_memo *m, uint64_t key)
 		ncap *= 2;
 	if ((p = realloc(m->dense, ncap * sizeof(*p))) == NULL)
 		return PAL_ERR_NOMEM;
-	memset(p + m->dense_cap, 0, (ncap - m->dense_cap) * sizeof(*p));
 	m->dense = p;
 	m->dense_cap = ncap;
 	if (m->hused == 0)
@@ -328,8 +506,10 @@ dense_grow(struct pk_memo *m, uint64_t key)
 	for (j = 0; j < oldcap && r == 0; j++) {
 		if (ov[j].tag == PK_EMPTY)
 			continue;
-		if (ok[j] < ncap)
+		if (ok[j] < ncap) {
+			dense_touch(m, ok[j]);
 			m->dense[ok[j]] = ov[j];
+		}
 		else
 			r = hash_insert(m, ok[j], &ov[j]);
 	}
@@ -370,8 +550,10 @@ pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 	r = 0;
 	if (key >= m->dense_cap && key < 2 * (uint64_t)m->count + 1024)
 		r = dense_grow(m, key);
-	if (r == 0 && key < m->dense_cap)
-		m->dense[key] = *v;
+	if (r == 0 && key < m->dense_cap) {
+		dense_touch(m, key);
+		pk_val_copy(&m->dense[key], v);
+	}
 	else if (r == 0)
 		r = hash_insert(m, key, v);
 	if (r != 0) {
@@ -393,8 +575,7 @@ pal_pickle_memo_reset(struct pk_vm *vm)
 {
 	struct pk_memo *m = &vm->memo;
 
-	if (m->dense != NULL)
-		memset(m->dense, 0, m->dense_cap * sizeof(*m->dense));
+	m->dense_init = 0;
 	if (m->hvals != NULL)
 		memset(m->hvals, 0, m->hcap * sizeof(*m->hvals));
 	m->hused = 0;

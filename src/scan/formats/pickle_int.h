@@ -99,9 +99,25 @@ struct pk_val {
 		int64_t i;
 		double f;
 		uint64_t off;
-		uint32_t ref;
+		uint64_t ref;	/* 64 bits wide, so one store writes it */
 	} u;
 };
+
+/*
+ * Copies a value field by field.  Values are built field by field; a
+ * single 16-byte load of one would wait for those stores to retire
+ * (a failed store-to-load forward), which on the stack's hot path cost
+ * more than the rest of an opcode.
+ */
+static inline void
+pk_val_copy(struct pk_val *dst, const struct pk_val *src)
+{
+	dst->tag = src->tag;
+	dst->form = src->form;
+	dst->hi = src->hi;
+	dst->lo = src->lo;
+	dst->u = src->u;
+}
 
 static inline uint64_t
 pk_span_len(const struct pk_val *v)
@@ -234,7 +250,7 @@ struct pk_ctx {
 	uint32_t *ghash;	/* open addressing: global index + 1, 0 empty */
 	uint32_t ghash_cap;
 	struct pal_buf names;	/* decoded names that outlive one use */
-	struct pal_buf tmp[2];	/* scratch decodes */
+	struct pal_buf tmp[3];	/* scratch decodes; [2] is intermediate */
 	struct pal_buf msg;	/* escaped text for messages */
 	struct pk_storage *stor;
 	size_t nstor, cap_stor;
@@ -245,10 +261,20 @@ struct pk_ctx {
 struct pk_memo {
 	struct pk_val *dense;
 	size_t dense_cap;
+	size_t dense_init;	/* slots from here on are empty, unwritten */
 	uint64_t *hkeys;
 	struct pk_val *hvals;
 	size_t hcap, hused;
 	size_t count;		/* distinct ids stored: MEMOIZE's next id */
+};
+
+/* Item arrays of pickle_heap.c: chunks and a free list per size. */
+struct pk_slab {
+	struct pk_val *free[6];
+	void **chunks;
+	size_t nchunks, cap_chunks;
+	uint8_t *next;
+	size_t left;
 };
 
 /* Machine flags. */
@@ -278,6 +304,7 @@ struct pk_vm {
 	uint32_t free_node;	/* head of the free list, or PK_NOREF */
 	uint32_t live_nodes;
 	uint64_t items;		/* items kept across all containers */
+	struct pk_slab slab;
 	uint32_t *dead;		/* worklist for releasing nodes */
 	size_t ndead, cap_dead;
 	struct pk_val result;	/* what STOP returned */
@@ -317,13 +344,10 @@ void pal_pickle_vm_init(struct pk_vm *vm, struct pk_ctx *cx, size_t off,
 void pal_pickle_vm_reset(struct pk_vm *vm, size_t off, unsigned flags);
 void pal_pickle_vm_free(struct pk_vm *vm);
 int pal_pickle_run(struct pk_vm *vm);
-int pal_pickle_push(struct pk_vm *vm, struct pk_val v);
 
 /* pickle_heap.c */
 int pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out);
-struct pk_node *pal_pickle_node(struct pk_vm *vm, const struct pk_val *v);
-void pal_pickle_ref(struct pk_vm *vm, const struct pk_val *v);
-void pal_pickle_unref(struct pk_vm *vm, const struct pk_val *v);
+void pal_pickle_release(struct pk_vm *vm, uint32_t id);
 void pal_pickle_unref_n(struct pk_vm *vm, const struct pk_val *v, size_t n);
 int pal_pickle_node_add(struct pk_vm *vm, uint32_t ref,
     const struct pk_val *v, size_t n);
@@ -336,6 +360,27 @@ int pal_pickle_memo_put(struct pk_vm *vm, uint64_t key,
 const struct pk_val *pal_pickle_memo_get(struct pk_vm *vm, uint64_t key);
 void pal_pickle_memo_reset(struct pk_vm *vm);
 void pal_pickle_memo_free(struct pk_vm *vm);
+
+/* Values are counted references only when they are nodes. */
+static inline struct pk_node *
+pal_pickle_node(struct pk_vm *vm, const struct pk_val *v)
+{
+	return &vm->nodes[v->u.ref];
+}
+
+static inline void
+pal_pickle_ref(struct pk_vm *vm, const struct pk_val *v)
+{
+	if (v->tag == PK_NODE)
+		vm->nodes[v->u.ref].refs++;
+}
+
+static inline void
+pal_pickle_unref(struct pk_vm *vm, const struct pk_val *v)
+{
+	if (v->tag == PK_NODE && --vm->nodes[v->u.ref].refs == 0)
+		pal_pickle_release(vm, (uint32_t)v->u.ref);
+}
 
 /* pickle_text.c */
 enum pk_int_kind { PK_INT_SMALL, PK_INT_BIG, PK_INT_BOOL };

@@ -292,8 +292,8 @@ int
 pal_pickle_joblib_array(struct pk_vm *vm, uint32_t ref)
 {
 	struct pk_val state = vm->nodes[ref].in[PK_OBJ_STATE], shape, dtype;
-	uint64_t count, itemsize;
-	int hasobject, r;
+	uint64_t count = 0, itemsize = 0;
+	int hasobject = 0, r;
 
 	if (pal_pickle_dict_get(vm, &state, "shape", &shape) != 1 ||
 	    pal_pickle_dict_get(vm, &state, "dtype", &dtype) != 1)

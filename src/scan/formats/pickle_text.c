@@ -445,7 +445,15 @@ pal_pickle_utf8_ok(const uint8_t *p, size_t n, int surrogates)
 {
 	size_t i = 0, k, len;
 	uint32_t cp, min;
+	uint64_t w;
 
+	/* Names and keys are mostly ASCII: eight bytes at a time first. */
+	while (n - i >= 8) {
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
 	while (i < n) {
 		uint8_t c = p[i];
 

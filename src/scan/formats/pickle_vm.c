@@ -17,33 +17,6 @@
 
 #include "pickle_int.h"
 
-/* Values. */
-
-static struct pk_val
-val_scalar(uint8_t tag, int64_t i)
-{
-	struct pk_val v;
-
-	memset(&v, 0, sizeof(v));
-	v.tag = tag;
-	v.u.i = i;
-	return v;
-}
-
-static struct pk_val
-val_span(uint8_t tag, uint8_t form, size_t off, size_t len)
-{
-	struct pk_val v;
-
-	memset(&v, 0, sizeof(v));
-	v.tag = tag;
-	v.form = form;
-	v.u.off = off;
-	v.lo = (uint32_t)len;
-	v.hi = (uint16_t)((uint64_t)len >> 32);
-	return v;
-}
-
 /* Reading. */
 
 static int
@@ -74,6 +47,7 @@ rd_size(struct pk_vm *vm, size_t n, size_t *size)
 	uint64_t x;
 	int r;
 
+	*size = 0;
 	if ((r = rd(vm, n, &p)) != 0)
 		return r;
 	x = le(p, n);
@@ -120,30 +94,72 @@ underflow(struct pk_vm *vm)
 	    "unpickling stack underflow");
 }
 
-int
-pal_pickle_push(struct pk_vm *vm, struct pk_val v)
+/* Makes room for one more value; the cold path of every push. */
+static int
+grow_stack(struct pk_vm *vm)
 {
-	if (vm->nstack == vm->cap_stack) {
-		size_t ncap = vm->cap_stack ? vm->cap_stack * 2 : 64;
-		void *p;
+	size_t ncap = vm->cap_stack ? vm->cap_stack * 2 : 64;
+	void *p;
 
-		if (vm->nstack >= vm->cx->max_stack) {
-			pal_pickle_unref(vm, &v);
-			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
-			    "stack deeper than %u", vm->cx->max_stack);
-		}
-		if (ncap > vm->cx->max_stack)
-			ncap = vm->cx->max_stack;
-		if ((p = realloc(vm->stack, ncap * sizeof(*vm->stack))) ==
-		    NULL) {
-			pal_pickle_unref(vm, &v);
-			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
-			    "out of memory");
-		}
-		vm->stack = p;
-		vm->cap_stack = ncap;
+	if (vm->nstack >= vm->cx->max_stack)
+		return pal_pickle_fail(vm, PAL_ERR_LIMIT, "stack deeper than %u",
+		    vm->cx->max_stack);
+	if (ncap > vm->cx->max_stack)
+		ncap = vm->cx->max_stack;
+	if ((p = realloc(vm->stack, ncap * sizeof(*vm->stack))) == NULL)
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	vm->stack = p;
+	vm->cap_stack = ncap;
+	return 0;
+}
+
+/* Pushes v, whose reference the stack takes over (or releases). */
+static int
+push(struct pk_vm *vm, const struct pk_val *v)
+{
+	int r;
+
+	if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0) {
+		pal_pickle_unref(vm, v);
+		return r;
 	}
-	vm->stack[vm->nstack++] = v;
+	pk_val_copy(&vm->stack[vm->nstack++], v);
+	return 0;
+}
+
+static int
+push_scalar(struct pk_vm *vm, uint8_t tag, int64_t i)
+{
+	struct pk_val *p;
+	int r;
+
+	if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0)
+		return r;
+	p = &vm->stack[vm->nstack++];
+	p->tag = tag;
+	p->form = 0;
+	p->hi = 0;
+	p->lo = 0;
+	p->u.i = i;
+	return 0;
+}
+
+/* A string, bytes or big int: where it lies in the input. */
+static int
+push_span(struct pk_vm *vm, uint8_t tag, uint8_t form, size_t off,
+    size_t len)
+{
+	struct pk_val *p;
+	int r;
+
+	if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0)
+		return r;
+	p = &vm->stack[vm->nstack++];
+	p->tag = tag;
+	p->form = form;
+	p->hi = (uint16_t)((uint64_t)len >> 32);
+	p->lo = (uint32_t)len;
+	p->u.off = off;
 	return 0;
 }
 
@@ -161,7 +177,8 @@ pop(struct pk_vm *vm, struct pk_val *v)
 static void
 clear_to(struct pk_vm *vm, size_t i)
 {
-	pal_pickle_unref_n(vm, vm->stack + i, vm->nstack - i);
+	if (i < vm->nstack)
+		pal_pickle_unref_n(vm, vm->stack + i, vm->nstack - i);
 	vm->nstack = i;
 }
 
@@ -217,7 +234,7 @@ op_pop(struct pk_vm *vm)
 static int
 op_pop_mark(struct pk_vm *vm)
 {
-	size_t mark;
+	size_t mark = 0;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -235,7 +252,7 @@ op_dup(struct pk_vm *vm)
 		return underflow(vm);
 	v = vm->stack[vm->nstack - 1];
 	pal_pickle_ref(vm, &v);
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* Containers. */
@@ -249,14 +266,14 @@ collect(struct pk_vm *vm, uint8_t kind, size_t start)
 
 	if ((r = pal_pickle_node_new(vm, kind, &v)) != 0)
 		return r;
-	r = pal_pickle_node_add(vm, v.u.ref, vm->stack + start,
-	    vm->nstack - start);
+	r = start == vm->nstack ? 0 : pal_pickle_node_add(vm, v.u.ref,
+	    vm->stack + start, vm->nstack - start);
 	vm->nstack = start;
 	if (r != 0) {
 		pal_pickle_unref(vm, &v);
 		return r;
 	}
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* Pdata_poptuple: the tuple may not reach below the fence. */
@@ -279,7 +296,7 @@ op_counted_tuple(struct pk_vm *vm, size_t k)
 static int
 op_marked(struct pk_vm *vm, uint8_t kind)
 {
-	size_t mark;
+	size_t mark = 0;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -293,7 +310,7 @@ static int
 op_dict(struct pk_vm *vm)
 {
 	struct pk_val d;
-	size_t mark;
+	size_t mark = 0;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -303,7 +320,7 @@ op_dict(struct pk_vm *vm)
 		    "odd number of items for DICT");
 	if ((r = pal_pickle_node_new(vm, PK_N_DICT, &d)) != 0)
 		return r;
-	if ((r = pal_pickle_push(vm, d)) != 0)
+	if ((r = push(vm, &d)) != 0)
 		return r;
 	/* The new dict sits above its items: SETITEMS' layout. */
 	memmove(vm->stack + mark + 1, vm->stack + mark,
@@ -320,7 +337,7 @@ op_empty(struct pk_vm *vm, uint8_t kind)
 
 	if ((r = pal_pickle_node_new(vm, kind, &v)) != 0)
 		return r;
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* do_append, do_setitems, load_additems: target at x - 1, items above. */
@@ -356,7 +373,7 @@ op_setitem(struct pk_vm *vm)
 static int
 op_marked_mutate(struct pk_vm *vm, int pairs)
 {
-	size_t mark;
+	size_t mark = 0;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -381,10 +398,10 @@ op_int_text(struct pk_vm *vm)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "could not convert string to int");
 	if (kind == PK_INT_BIG)
-		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGTEXT,
-		    off, n));
-	return pal_pickle_push(vm, val_scalar(kind == PK_INT_BOOL ? PK_BOOL :
-	    PK_INT, v));
+		return push_span(vm, PK_BIGINT, PK_F_LONGTEXT,
+		    off, n);
+	return push_scalar(vm, kind == PK_INT_BOOL ? PK_BOOL :
+	    PK_INT, v);
 }
 
 static int
@@ -402,9 +419,9 @@ op_long_text(struct pk_vm *vm)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "invalid literal for int()");
 	if (big)
-		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGTEXT,
-		    off, p[n - 1] == 'L' ? n - 1 : n));
-	return pal_pickle_push(vm, val_scalar(PK_INT, v));
+		return push_span(vm, PK_BIGINT, PK_F_LONGTEXT,
+		    off, p[n - 1] == 'L' ? n - 1 : n);
+	return push_scalar(vm, PK_INT, v);
 }
 
 static int
@@ -419,9 +436,8 @@ op_binint(struct pk_vm *vm, size_t n)
 	x = le(p, n);
 	/* BININT is signed; BININT1 and BININT2 are not (calc_binint). */
 	if (n == 4)
-		return pal_pickle_push(vm, val_scalar(PK_INT,
-		    (int64_t)(int32_t)(uint32_t)x));
-	return pal_pickle_push(vm, val_scalar(PK_INT, (int64_t)x));
+		return push_scalar(vm, PK_INT, (int64_t)(int32_t)(uint32_t)x);
+	return push_scalar(vm, PK_INT, (int64_t)x);
 }
 
 static int
@@ -443,20 +459,19 @@ op_counted_long(struct pk_vm *vm, size_t nb)
 	if ((r = rd(vm, (size_t)size, &p)) != 0)
 		return r;
 	if (size > 8)
-		return pal_pickle_push(vm, val_span(PK_BIGINT, PK_F_LONGBIN,
-		    off, (size_t)size));
+		return push_span(vm, PK_BIGINT, PK_F_LONGBIN,
+		    off, (size_t)size);
 	x = le(p, (size_t)size);
 	/* Sign-extend from the top byte read. */
 	if (size > 0 && size < 8 && (p[size - 1] & 0x80))
 		x |= ~(uint64_t)0 << (8 * size);
-	return pal_pickle_push(vm, val_scalar(PK_INT, (int64_t)x));
+	return push_scalar(vm, PK_INT, (int64_t)x);
 }
 
 static int
 op_float_text(struct pk_vm *vm)
 {
 	const uint8_t *p;
-	struct pk_val v;
 	size_t n;
 	double d;
 	int r;
@@ -466,9 +481,8 @@ op_float_text(struct pk_vm *vm)
 	if (pal_pickle_text_float(p, n, &d) != 0)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "could not convert string to float");
-	v = val_scalar(PK_FLOAT, 0);
-	v.u.f = d;
-	return pal_pickle_push(vm, v);
+	/* The value is not needed, only that CPython would accept it. */
+	return push_scalar(vm, PK_FLOAT, 0);
 }
 
 static int
@@ -479,7 +493,7 @@ op_binfloat(struct pk_vm *vm)
 
 	if ((r = rd(vm, 8, &p)) != 0)
 		return r;
-	return pal_pickle_push(vm, val_scalar(PK_FLOAT, 0));
+	return push_scalar(vm, PK_FLOAT, 0);
 }
 
 /* Strings and bytes. */
@@ -503,7 +517,7 @@ op_string(struct pk_vm *vm)
 		    "invalid \\ escape at position %zu", bad);
 	form = memchr(p + 1, '\\', n - 2) != NULL ? PK_F_STRESC :
 	    pal_pickle_is_ascii(p + 1, n - 2) ? PK_F_UTF8 : PK_F_LATIN1;
-	return pal_pickle_push(vm, val_span(PK_STR, form, off + 1, n - 2));
+	return push_span(vm, PK_STR, form, off + 1, n - 2);
 }
 
 static int
@@ -522,7 +536,7 @@ op_unicode(struct pk_vm *vm)
 		    "truncated or out-of-range \\u escape at position %zu", bad);
 	form = memchr(p, '\\', n) != NULL ? PK_F_RAWESC :
 	    pal_pickle_is_ascii(p, n) ? PK_F_UTF8 : PK_F_LATIN1;
-	return pal_pickle_push(vm, val_span(PK_STR, form, off, n));
+	return push_span(vm, PK_STR, form, off, n);
 }
 
 /* Counted strings, bytes, bytearrays: nb bytes of length, then data. */
@@ -530,7 +544,7 @@ static int
 op_counted(struct pk_vm *vm, size_t nb, uint8_t tag, uint8_t form)
 {
 	const uint8_t *p;
-	size_t size, off;
+	size_t size = 0, off;
 	int r;
 
 	if ((r = rd_size(vm, nb, &size)) != 0)
@@ -542,7 +556,7 @@ op_counted(struct pk_vm *vm, size_t nb, uint8_t tag, uint8_t form)
 	    1))
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "'utf-8' codec can't decode the string");
-	return pal_pickle_push(vm, val_span(tag, form, off, size));
+	return push_span(vm, tag, form, off, size);
 }
 
 /* Globals. */
@@ -563,7 +577,7 @@ op_global(struct pk_vm *vm)
 	if ((r = pal_pickle_global(vm, (const char *)m, ml, (const char *)n,
 	    nl, &v)) != 0)
 		return r;
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* What STACK_GLOBAL makes of an operand that is not a str. */
@@ -615,7 +629,7 @@ op_stack_global(struct pk_vm *vm)
 	}
 	if (r != 0)
 		return r;
-	return pal_pickle_push(vm, out);
+	return push(vm, &out);
 }
 
 static int
@@ -635,7 +649,7 @@ op_ext(struct pk_vm *vm, size_t nb)
 		    "EXT specifies code <= 0");
 	if ((r = pal_pickle_global_ext(vm, (uint32_t)code, &v)) != 0)
 		return r;
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* Calls. */
@@ -654,7 +668,7 @@ op_reduce(struct pk_vm *vm)
 	}
 	if ((r = pal_pickle_call(vm, callable, args, NULL, &out)) != 0)
 		return r;
-	return pal_pickle_push(vm, out);
+	return push(vm, &out);
 }
 
 static int
@@ -678,7 +692,7 @@ op_newobj(struct pk_vm *vm, int ex)
 	if ((r = pal_pickle_call(vm, cls, args, ex ? &kwargs : NULL,
 	    &out)) != 0)
 		return r;
-	return pal_pickle_push(vm, out);
+	return push(vm, &out);
 }
 
 /* Pops a tuple from mark on, to be the arguments of INST or OBJ. */
@@ -698,7 +712,7 @@ op_inst(struct pk_vm *vm)
 {
 	const uint8_t *m, *n;
 	struct pk_val cls, args, out;
-	size_t mark, ml, nl;
+	size_t mark = 0, ml, nl;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -715,14 +729,14 @@ op_inst(struct pk_vm *vm)
 		return r;
 	if ((r = pal_pickle_call(vm, cls, args, NULL, &out)) != 0)
 		return r;
-	return pal_pickle_push(vm, out);
+	return push(vm, &out);
 }
 
 static int
 op_obj(struct pk_vm *vm)
 {
 	struct pk_val cls, args, out;
-	size_t mark;
+	size_t mark = 0;
 	int r;
 
 	if ((r = marker(vm, &mark)) != 0)
@@ -737,7 +751,7 @@ op_obj(struct pk_vm *vm)
 	}
 	if ((r = pal_pickle_call(vm, cls, args, NULL, &out)) != 0)
 		return r;
-	return pal_pickle_push(vm, out);
+	return push(vm, &out);
 }
 
 /* Persistent ids: what the loader's persistent_load returns. */
@@ -763,7 +777,7 @@ op_persid(struct pk_vm *vm)
 		    "persistent IDs in protocol 0 must be ASCII strings");
 	if ((r = persid_value(vm, &v)) != 0)
 		return r;
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 static int
@@ -781,7 +795,7 @@ op_binpersid(struct pk_vm *vm)
 	pal_pickle_unref(vm, &pid);
 	if (r != 0)
 		return r;
-	return pal_pickle_push(vm, v);
+	return push(vm, &v);
 }
 
 /* Memo. */
@@ -789,14 +803,20 @@ op_binpersid(struct pk_vm *vm)
 static int
 memo_push(struct pk_vm *vm, uint64_t key)
 {
-	const struct pk_val *v = pal_pickle_memo_get(vm, key);
+	const struct pk_val *v;
+
+	/* Picklers number the memo densely: look there first. */
+	if (key < vm->memo.dense_init && vm->memo.dense[key].tag != PK_EMPTY)
+		v = &vm->memo.dense[key];
+	else
+		v = pal_pickle_memo_get(vm, key);
 
 	if (v == NULL)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "memo value not found at index %llu",
 		    (unsigned long long)key);
 	pal_pickle_ref(vm, v);
-	return pal_pickle_push(vm, *v);
+	return push(vm, v);
 }
 
 static int
@@ -900,7 +920,7 @@ op_proto(struct pk_vm *vm)
 static int
 op_frame(struct pk_vm *vm)
 {
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if ((r = rd_size(vm, 8, &len)) != 0)
@@ -933,7 +953,7 @@ op_next_buffer(struct pk_vm *vm)
 		    "file")) != 0)
 			return r;
 	}
-	return pal_pickle_push(vm, val_scalar(PK_BUFFER, 0));
+	return push_scalar(vm, PK_BUFFER, 0);
 }
 
 static int
@@ -983,9 +1003,9 @@ dispatch(struct pk_vm *vm, uint8_t op)
 	case OP_LONG:		return op_long_text(vm);
 	case OP_LONG1:		return op_counted_long(vm, 1);
 	case OP_LONG4:		return op_counted_long(vm, 4);
-	case OP_NONE:		return pal_pickle_push(vm, val_scalar(PK_NONE, 0));
-	case OP_NEWTRUE:	return pal_pickle_push(vm, val_scalar(PK_BOOL, 1));
-	case OP_NEWFALSE:	return pal_pickle_push(vm, val_scalar(PK_BOOL, 0));
+	case OP_NONE:		return push_scalar(vm, PK_NONE, 0);
+	case OP_NEWTRUE:	return push_scalar(vm, PK_BOOL, 1);
+	case OP_NEWFALSE:	return push_scalar(vm, PK_BOOL, 0);
 	case OP_PERSID:		return op_persid(vm);
 	case OP_BINPERSID:	return op_binpersid(vm);
 	case OP_REDUCE:		return op_reduce(vm);
@@ -1065,18 +1085,19 @@ pal_pickle_run(struct pk_vm *vm)
 {
 	struct pk_ctx *cx = vm->cx;
 	size_t start = vm->cur.off;
+	const uint8_t *p;
 	uint8_t op;
 	int r;
 
 	for (;;) {
 		vm->at = vm->cur.off;
-		if (pal_cur_u8(&vm->cur, &op) != 0) {
+		if (pal_cur_bytes(&vm->cur, 1, &p) != 0) {
 			vm->what = "end of data";
 			return pal_pickle_fail(vm, PAL_ERR_TRUNCATED, "%s",
 			    vm->at == start ? "no pickle data (ran out of "
 			    "input)" : "pickle data ends without STOP");
 		}
-		vm->op = op;
+		vm->op = op = p[0];
 		if (++cx->nops > cx->max_opcodes)
 			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 			    "more than %llu opcodes",
