@@ -420,7 +420,7 @@ static void
 test_limits_and_detection(void **state)
 {
 	struct fixture *f = *state;
-	size_t n = ((size_t)64 << 20) + 1;
+	size_t n = ((size_t)64 << 20) + 1, i;
 	char *big = malloc(n);
 
 	assert_non_null(big);
@@ -429,6 +429,17 @@ test_limits_and_detection(void **state)
 	big[n - 1] = '}';
 	scan_as(f, big, n, PAL_FMT_JSON);
 	assert_error(f->scan, "oversized", "exceeds", NULL);
+	free(big);
+	/* Many tiny values would cost far more memory than their bytes. */
+	n = ((size_t)5 << 20) * 3;
+	big = malloc(n + 2);
+	assert_non_null(big);
+	big[0] = '[';
+	for (i = 0; i < n / 3; i++)
+		memcpy(big + 1 + 3 * i, "[],", 3);
+	memcpy(big + n - 2, "[]]", 3);
+	scan_as(f, big, n + 1, PAL_FMT_JSON);
+	assert_error(f->scan, "too many values", "more than", "values");
 	free(big);
 	/* Detection routes a config by content. */
 	scan_file(f, "llama3-config.json");

@@ -34,6 +34,12 @@
 #define JSON_MAX_SIZE ((size_t)64 << 20)
 /* Configs nest a few levels, Keras functional models a few dozen. */
 #define JSON_MAX_DEPTH 256
+/*
+ * Jansson spends some 50-100 bytes on every value: "[[],[],...]" would
+ * turn 64 MiB into gigabytes.  The largest tokenizer.json files hold
+ * about a million values.
+ */
+#define JSON_MAX_VALUES ((size_t)4 << 20)
 
 const struct pal_rule pal_rules_json[] = {
 	{ "json.duplicate-key", PAL_SEV_MEDIUM,
@@ -136,7 +142,7 @@ prepass(struct pal_scan *s, const struct pal_scan_item *it,
     struct json_pre *pre)
 {
 	struct pal_cur c;
-	size_t depth = 0, line, col;
+	size_t depth = 0, values = 0, line, col;
 	int in_str = 0;
 	uint8_t b;
 
@@ -153,6 +159,14 @@ prepass(struct pal_scan *s, const struct pal_scan_item *it,
 			else if (b == '"')
 				in_str = 0;
 			continue;
+		}
+		/* Every value but the first of a container follows a comma. */
+		if ((b == ',' || b == '{' || b == '[') &&
+		    ++values > JSON_MAX_VALUES) {
+			line_col(it->data, it->len, c.off - 1, &line, &col);
+			return pal_err_set(&s->err, PAL_ERR_LIMIT,
+			    "JSON holds more than %zu values (line %zu, "
+			    "column %zu)", JSON_MAX_VALUES, line, col);
 		}
 		if (b == '"') {
 			in_str = 1;
