@@ -167,18 +167,49 @@ is_hdf5_offset(const uint8_t *d, size_t len)
 	return 0;
 }
 
-/* End-of-central-directory record within the last 64 KiB + 22 bytes. */
-static int
-has_zip_eocd(const uint8_t *d, size_t len)
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/*
+ * An end-of-central-directory record that Python's zipfile would accept:
+ * within the last 64 KiB + 22 bytes, and pointing at a central directory
+ * that starts where zipfile looks for it (just before the record, which
+ * allows for prepended data) or where its offset field says, or a ZIP64
+ * locator just before it.  The central-directory check keeps random binary
+ * data that happens to contain "PK\5\6" from being taken for a zip.
+ */
+int
+pal_detect_zip_trailer(const uint8_t *d, size_t len)
 {
 	size_t lo, i;
 
 	if (len < 22)
 		return 0;
 	lo = len > 65535 + 22 ? len - 65535 - 22 : 0;
-	for (i = len - 22 + 1; i-- > lo;)
-		if (memcmp(d + i, "PK\x05\x06", 4) == 0)
+	for (i = len - 22 + 1; i-- > lo;) {
+		uint32_t cd_size, cd_off;
+		uint16_t entries;
+
+		if (memcmp(d + i, "PK\x05\x06", 4) != 0)
+			continue;
+		entries = (uint16_t)(d[i + 10] | d[i + 11] << 8);
+		cd_size = le32(d + i + 12);
+		cd_off = le32(d + i + 16);
+		if (i >= 20 && memcmp(d + i - 20, "PK\x06\x07", 4) == 0)
 			return 1;
+		if (cd_size == 0 && entries == 0)
+			return 1;
+		if (cd_size <= i && i - cd_size + 4 <= len &&
+		    memcmp(d + i - cd_size, "PK\x01\x02", 4) == 0)
+			return 1;
+		if ((uint64_t)cd_off + 4 <= len &&
+		    memcmp(d + cd_off, "PK\x01\x02", 4) == 0)
+			return 1;
+	}
 	return 0;
 }
 
@@ -236,7 +267,7 @@ pal_detect(const uint8_t *data, size_t len)
 		return PAL_FMT_TF_SAVEDMODEL;
 	if (is_hdf5_offset(data, len))
 		return PAL_FMT_HDF5;
-	if (has_zip_eocd(data, len))
+	if (pal_detect_zip_trailer(data, len))
 		return PAL_FMT_ZIP;
 	if (is_text(data, len))
 		return PAL_FMT_TEXT;

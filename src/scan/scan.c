@@ -322,6 +322,22 @@ dispatcher(enum pal_format f)
 }
 
 /*
+ * A file that is another format at its start and a zip at its end is
+ * read as the first by some loaders (torch.load takes a pickle) and as a
+ * zip by others (zipfile finds the end record behind anything): scan the
+ * zip the others would open, too.
+ */
+static int
+scan_zip_view(struct pal_scan *s, const struct pal_scan_item *it)
+{
+	if (it->format == PAL_FMT_ZIP || !pal_detect_zip_trailer(it->data,
+	    it->len))
+		return 0;
+	return pal_scan_child_as(s, it, "<zip view>", it->data, it->len,
+	    it->hints, PAL_FMT_ZIP);
+}
+
+/*
  * Runs the format's scanner on an item whose result entry exists, and
  * turns a failed parse into an error status with its detail.
  */
@@ -340,9 +356,9 @@ scan_item(struct pal_scan *s, struct pal_scan_item *it, int explicit)
 		    it->format == PAL_FMT_TEXT ? "text, not a model format" :
 		    "unrecognized format";
 
-		/* What the user named must be scanned; what a walk found may
-		 * be a README. An unknown nested member is an error: a
-		 * container's members are what a loader reads. */
+		/* What the user named must be scanned.  What a walk or a
+		 * container yields may be a README or a vocabulary file: it
+		 * is listed as skipped, and --strict makes that an error. */
 		if (explicit && it->len > 0 && it->format != PAL_FMT_TEXT)
 			res->status = PAL_ITEM_ERROR;
 		else if (res->status != PAL_ITEM_FINDINGS)
@@ -364,7 +380,7 @@ scan_item(struct pal_scan *s, struct pal_scan_item *it, int explicit)
 		if (res->detail == NULL)
 			return PAL_ERR_NOMEM;
 	}
-	return 0;
+	return scan_zip_view(s, it);
 }
 
 static int

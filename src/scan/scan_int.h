@@ -55,6 +55,13 @@ const char *pal_format_name(enum pal_format f);
 enum pal_format pal_detect(const uint8_t *data, size_t len);
 
 /*
+ * 1 if data ends in a zip end-of-central-directory record that Python's
+ * zipfile would open, whatever comes first: such a file is also a zip to
+ * every loader that opens it with zipfile (Keras, NumPy's NpzFile, ...).
+ */
+int pal_detect_zip_trailer(const uint8_t *data, size_t len);
+
+/*
  * Probes for formats that carry no magic number.  Each returns 1 when a
  * bounded trial parse of data says it is that format, 0 otherwise.
  */

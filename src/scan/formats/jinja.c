@@ -634,11 +634,12 @@ jfind(struct jctx *J, const char *rule, size_t off, const uint8_t *key,
 	va_list ap;
 	int r;
 
-	pal_buf_init(&id, 256);
+	/* Room for the rule and 80 key bytes escaped as \xNN each. */
+	pal_buf_init(&id, 512);
 	if (pal_buf_puts(&id, rule) != 0 || pal_buf_putc(&id, ':') != 0 ||
 	    (keylen > 0 && show(&id, key, keylen) != 0)) {
-		/* An over-long key is still reported, just not deduplicated. */
 		pal_buf_free(&id);
+		return PAL_ERR_NOMEM;
 	}
 	for (i = 0; id.p != NULL && i < J->nseen; i++)
 		if (strcmp(J->seen[i], (char *)id.p) == 0) {
@@ -788,7 +789,7 @@ check_host(struct jctx *J, size_t off, const uint8_t *s, size_t n)
 
 	if (!in_list(host_names, s, n))
 		return 0;
-	pal_buf_init(&nb, 256);
+	pal_buf_init(&nb, 512);
 	if ((r = show(&nb, s, n)) == 0)
 		r = jfind(J, "jinja.unusual", off, s, n,
 		    "refers to '%s', an object whose functions lead to "
@@ -2169,7 +2170,7 @@ computed_name(struct jctx *J, size_t off, const struct jval *v, const char *how)
 	struct pal_buf nb;
 	int r;
 
-	pal_buf_init(&nb, 256);
+	pal_buf_init(&nb, 512);
 	if (v->kind == JV_STR && (r = show(&nb, jv_bytes(v), v->b.len)) ==
 	    PAL_ERR_NOMEM)
 		return r;
@@ -3715,7 +3716,7 @@ p_statement(struct jp *p)
 	if (in_list(unusual_tags, s, kw->len)) {
 		struct pal_buf nb;
 
-		pal_buf_init(&nb, 128);
+		pal_buf_init(&nb, 512);
 		r = show(&nb, s, kw->len);
 		if (r == 0)
 			r = jfind(J, "jinja.unusual", kw->off, s, kw->len,
@@ -3729,7 +3730,7 @@ p_statement(struct jp *p)
 	{
 		struct pal_buf nb;
 
-		pal_buf_init(&nb, 128);
+		pal_buf_init(&nb, 512);
 		r = show(&nb, s, kw->len);
 		if (r == 0)
 			r = jfind(J, "jinja.unusual", kw->off, s, kw->len,
