@@ -374,6 +374,24 @@ test_contexts(void **state)
 	check(f, "{{ config.items() }}{{ joiner() }}");
 	(void)finding(f->scan, "jinja.unusual", "config");
 	(void)finding(f->scan, "jinja.unusual", "joiner");
+	/* Names that escape to long reports are still reported. */
+	{
+		char t[256];
+		size_t i, n = 0;
+
+		memcpy(t, "{{ x.__", 7);
+		n = 7;
+		for (i = 0; i < 100; i++)
+			t[n++] = (char)0xff;
+		memcpy(t + n, "__ }}{% ", 8);
+		n += 8;
+		for (i = 0; i < 100; i++)
+			t[n++] = (char)0xff;
+		memcpy(t + n, " %}", 4);
+		check(f, t);
+		(void)finding(f->scan, "jinja.dunder", "\\xff");
+		(void)finding(f->scan, "jinja.unusual", "unknown tag");
+	}
 	/* Tags chat templates never use: found, and still checked. */
 	check(f, "{% do x.__class__ %}");
 	(void)finding(f->scan, "jinja.unusual", "'do'");
