@@ -700,6 +700,89 @@ test_limits(void **state)
 	free(buf);
 }
 
+/* A growable byte string for building streams in tests. */
+struct bytes {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void
+put(struct bytes *b, const void *data, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+}
+
+#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* A counted opcode: op, a 4-byte little-endian length, n copies of c. */
+static void
+put_counted(struct bytes *b, uint8_t op, size_t n, uint8_t c)
+{
+	uint8_t h[5] = { op, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+	    (uint8_t)(n >> 24) };
+	uint8_t *fill = malloc(n);
+
+	assert_non_null(fill);
+	memset(fill, c, n);
+	put(b, h, 5);
+	put(b, fill, n);
+	free(fill);
+}
+
+/*
+ * A value stored once and used again and again through the memo must not
+ * cost its length at each use: these streams would take hours if it did.
+ */
+static void
+test_reuse_cost(void **state)
+{
+	struct fixture *f = *state;
+	struct bytes b = { NULL, 0, 0 };
+	struct pal_scan *s;
+	size_t i;
+
+	/* A 1 MiB global name used by 100 000 STACK_GLOBALs. */
+	PUT(&b, "\x80\x04N");
+	put_counted(&b, 'X', 1u << 20, 'a');
+	PUT(&b, "\x94" "0");
+	for (i = 0; i < 100000; i++)
+		PUT(&b, "\x8c\x02osh\x00\x93" "0");
+	PUT(&b, ".");
+	s = scan(f, b.p, b.n);
+	assert_int_equal(count_rule(s, "pickle.unknown-global"), 1);
+	assert_found(s, "pickle.unknown-global", -1, "longer than any");
+	assert_null(pal_scan_result(s, 0)->detail);
+
+	/* A 1 MiB Latin-1 dict key stored 100 000 times. */
+	b.n = 0;
+	PUT(&b, "\x80\x02}");
+	put_counted(&b, 'T', 1u << 20, 0xe9);
+	PUT(&b, "q\x00" "0");
+	for (i = 0; i < 100000; i++)
+		PUT(&b, "h\x00Ns");
+	PUT(&b, ".");
+	assert_clean(scan(f, b.p, b.n), "reused key");
+
+	/* One payload passed to pickle.loads 10 000 times: scanned once. */
+	b.n = 0;
+	PUT(&b, "\x80\x03" "cpickle\nloads\nq\x00" "0");
+	put_counted(&b, 'B', 100000, 'N');
+	PUT(&b, "q\x01" "0");
+	for (i = 0; i < 10000; i++)
+		PUT(&b, "h\x00h\x01\x85R0");
+	PUT(&b, "N.");
+	s = scan(f, b.p, b.n);
+	assert_int_equal(count_rule(s, "pickle.nested-pickle"), 1);
+	assert_int_equal(pal_scan_nresults(s), 2);
+	free(b.p);
+}
+
 /* The probe: pickles without PROTO are found; text is not a pickle. */
 static void
 test_probe(void **state)
@@ -795,6 +878,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bitflips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse_cost, setup,
+		    teardown),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_rules),
 	};

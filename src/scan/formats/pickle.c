@@ -144,6 +144,10 @@ pal_pickle_find(struct pk_ctx *cx, const char *rule, size_t off,
 
 	if (cx->s == NULL)
 		return 0;
+	/* Past the cap a finding is only counted: no need to word it. */
+	if (cx->s->results[cx->it->result].nfindings >=
+	    pal_scan_limits(cx->s)->max_findings)
+		return pal_scan_find_at(cx->s, cx->it, rule, off, "%s", "");
 	va_start(ap, fmt);
 	/* Names in msg are escaped and shortened before they get here. */
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -164,7 +164,7 @@ call_inner(struct pk_vm *vm, const struct pk_val *callee, const char *verb,
  */
 static int
 encoded_bytes(struct pk_vm *vm, const struct pk_val *args, const uint8_t **p,
-    size_t *len)
+    size_t *len, uint64_t *key)
 {
 	const struct pk_val *t = tuple_item(vm, args, 0);
 	const struct pk_val *enc = tuple_item(vm, args, 1);
@@ -178,6 +178,7 @@ encoded_bytes(struct pk_vm *vm, const struct pk_val *args, const uint8_t **p,
 	    !pal_pickle_str_eq(vm->cx, enc, "latin-1")) ||
 	    pal_pickle_str(vm->cx, t, 0, &s, &n) != 0)
 		return 0;
+	*key = t->u.off;
 	u = (const uint8_t *)s;
 	pal_buf_reset(out);
 	for (i = 0; i < n; i++) {
@@ -203,7 +204,7 @@ encoded_bytes(struct pk_vm *vm, const struct pk_val *args, const uint8_t **p,
  */
 static int
 nested_bytes(struct pk_vm *vm, const struct pk_global *g,
-    const struct pk_val *args, const uint8_t **p, size_t *len)
+    const struct pk_val *args, const uint8_t **p, size_t *len, uint64_t *key)
 {
 	const struct pk_val *a0 = tuple_item(vm, args, 0);
 	struct pal_buf *dec = &vm->cx->tmp[2];
@@ -220,12 +221,13 @@ nested_bytes(struct pk_vm *vm, const struct pk_global *g,
 	    (nd = pal_pickle_node(vm, a0))->kind == PK_N_OBJECT &&
 	    nd->cls != PK_NOREF &&
 	    pal_pickle_gl(vm->cx, nd->cls)->special == PK_S_ENCODE)
-		return encoded_bytes(vm, &nd->in[PK_OBJ_ARGS], p, len);
+		return encoded_bytes(vm, &nd->in[PK_OBJ_ARGS], p, len, key);
 	if (a0 == NULL || (a0->tag != PK_BYTES && a0->tag != PK_BYTEARRAY &&
 	    (a0->tag != PK_STR || a0->form == PK_F_RAWESC)))
 		return 0;
 	*p = vm->cx->data + a0->u.off;
 	*len = (size_t)pk_span_len(a0);
+	*key = a0->u.off;
 	if (a0->tag != PK_STR || a0->form != PK_F_STRESC)
 		return 1;
 	pal_buf_reset(dec);
@@ -247,16 +249,33 @@ nested(struct pk_vm *vm, uint32_t gref, const struct pk_val *args)
 	const struct pk_global *g = pal_pickle_gl(cx, gref);
 	const uint8_t *p;
 	char member[64];
-	size_t len;
+	uint64_t key = 0;
+	size_t len, i;
 	int r;
 
 	if (cx->s == NULL || (g->special != PK_S_LOADS &&
-	    g->special != PK_S_LOAD) || !nested_bytes(vm, g, args, &p, &len))
+	    g->special != PK_S_LOAD) || !nested_bytes(vm, g, args, &p, &len,
+	    &key))
 		return 0;
+	/* A payload reached again through the memo is scanned once; past
+	 * a few dozen, payloads are reported, not scanned, so that nested
+	 * payloads cannot multiply the work at every level. */
+	for (i = 0; i < cx->npayloads; i++)
+		if (cx->payloads[i] == key)
+			return 0;
+	if (cx->npayloads == PK_MAX_PAYLOADS)
+		return pal_pickle_find(cx, PK_R_NESTED, vm->at, "%s passes "
+		    "%zu embedded bytes to %s; more than %d payloads, not "
+		    "scanned", pal_pickle_opname(vm->op), len,
+		    pal_pickle_gl_display(cx, g), PK_MAX_PAYLOADS);
+	cx->payloads[cx->npayloads++] = key;
 	if ((r = pal_pickle_find(cx, PK_R_NESTED, vm->at,
 	    "%s passes %zu embedded bytes to %s; they are scanned as a nested "
 	    "item", pal_pickle_opname(vm->op), len,
 	    pal_pickle_gl_display(cx, g))) != 0)
+		return r;
+	/* Scanning a payload again counts against the file's budget. */
+	if ((r = pal_scan_expand(cx->s, len)) != 0)
 		return r;
 	snprintf(member, sizeof(member), "<payload of %s at offset %zu>",
 	    pal_pickle_opname(vm->op), vm->at);
@@ -368,27 +387,53 @@ untrusted_method(struct pk_vm *vm, const struct pk_val *obj,
 	    pal_pickle_opname(vm->op), method, pal_pickle_describe(vm, obj));
 }
 
-/* Dict keys: note the special attribute names a BUILD state can set. */
+/*
+ * Is the str key "__...__" (1), or "__setstate__" (2)?  Raw text is
+ * checked where it lies; escaped text is decoded only when it is short,
+ * and a long escaped key is taken for a dunder name (no pickler writes
+ * one), so that a key used again and again through the memo costs little.
+ */
+static int
+key_kind(struct pk_vm *vm, const struct pk_val *k)
+{
+	const uint8_t *p = vm->cx->data + k->u.off;
+	size_t n = (size_t)pk_span_len(k);
+	const char *d;
+
+	if (n < 4)
+		return 0;
+	if (k->form != PK_F_UTF8 && k->form != PK_F_LATIN1) {
+		if (n > 256)
+			return 1;
+		if (pal_pickle_str(vm->cx, k, 2, &d, &n) != 0 || n < 4)
+			return 0;
+		p = (const uint8_t *)d;
+	}
+	if (p[0] != '_' || p[1] != '_' || p[n - 2] != '_' || p[n - 1] != '_')
+		return 0;
+	return n == 12 && memcmp(p, "__setstate__", 12) == 0 ? 2 : 1;
+}
+
+/*
+ * Dict keys: note the special attribute names a BUILD state can set, and
+ * where the value of the last "__setstate__" goes (the dict's cls field
+ * holds that item index).  Called before the items are added.
+ */
 static void
 note_keys(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
 {
 	struct pk_node *nd = &vm->nodes[ref];
-	const char *p;
-	size_t i, len;
+	size_t i;
+	int k;
 
 	for (i = 0; i + 1 < n; i += 2) {
-		if (v[i].tag != PK_STR || pk_span_len(&v[i]) < 4)
-			continue;
-		/* Most keys are plain text not starting with '_'. */
-		if (v[i].form == PK_F_UTF8 && vm->cx->data[v[i].u.off] != '_')
-			continue;
-		if (pal_pickle_str(vm->cx, &v[i], 2, &p, &len) != 0 ||
-		    len < 4 || memcmp(p, "__", 2) != 0 ||
-		    memcmp(p + len - 2, "__", 2) != 0)
+		if (v[i].tag != PK_STR || (k = key_kind(vm, &v[i])) == 0)
 			continue;
 		nd->flags |= PK_NF_KEY_DUNDER;
-		if (len == 12 && memcmp(p, "__setstate__", 12) == 0)
+		if (k == 2) {
 			nd->flags |= PK_NF_KEY_SETSTATE;
+			nd->cls = (uint32_t)(nd->n + i + 1);
+		}
 	}
 }
 
@@ -459,18 +504,18 @@ pal_pickle_mutate(struct pk_vm *vm, size_t x)
 
 /* BUILD. */
 
-/* The value stored under "__setstate__" in a dict, or NULL. */
+/* The value stored under "__setstate__" in a dict, or NULL if not kept. */
 static const struct pk_val *
 setstate_value(struct pk_vm *vm, const struct pk_val *dict)
 {
-	const struct pk_val *items, *found = NULL;
-	size_t n, i;
+	struct pk_node *nd = pal_pickle_node(vm, dict);
+	const struct pk_val *items;
+	size_t n;
 
-	items = pal_pickle_items(vm, dict->u.ref, &n);
-	for (i = 0; i + 1 < n; i += 2)
-		if (pal_pickle_str_eq(vm->cx, &items[i], "__setstate__"))
-			found = &items[i + 1];
-	return found;
+	items = pal_pickle_items(vm, (uint32_t)dict->u.ref, &n);
+	if (nd->cls == PK_NOREF || nd->cls >= n)
+		return NULL;
+	return &items[nd->cls];
 }
 
 /*

@@ -500,10 +500,17 @@ pal_pickle_global(struct pk_vm *vm, const char *mod, size_t mod_len,
 	struct pk_ctx *cx = vm->cx;
 	struct pk_global *g;
 	uint32_t idx;
-	int fresh, r;
+	int fresh, over, r;
 
 	if (cx->probe && pal_pickle_dotted_ident(mod, mod_len))
 		cx->named_global = 1;
+	/* No importable name is this long; one kept whole would make each
+	 * use cost its length (a name in the memo can be used again and
+	 * again).  Such names are judged unknown on their first bytes. */
+	if ((over = mod_len > PK_NAME_MAX || name_len > PK_NAME_MAX)) {
+		mod_len = mod_len > PK_NAME_MAX ? PK_NAME_MAX : mod_len;
+		name_len = name_len > PK_NAME_MAX ? PK_NAME_MAX : name_len;
+	}
 	if ((r = lookup(vm, PK_G_NAMED, mod, mod_len, name, name_len, 0, &idx,
 	    &fresh)) != 0)
 		return r;
@@ -511,7 +518,8 @@ pal_pickle_global(struct pk_vm *vm, const char *mod, size_t mod_len,
 	if (fresh) {
 		classify(g, mod, mod_len, name, name_len);
 		g->verdict = PAL_GLOBAL_UNKNOWN;
-		if (!cx->probe)
+		g->why = "module or name longer than any importable one";
+		if (!cx->probe && !over)
 			g->verdict = (uint8_t)pal_policy_judge(
 			    pal_scan_policy(cx->s), mod, mod_len, name,
 			    name_len, &g->why);

@@ -60,6 +60,12 @@ enum {
 
 #define PK_HIGHEST_PROTOCOL 5
 
+/* Nested payloads (pickle.loads of embedded bytes) scanned per item. */
+#define PK_MAX_PAYLOADS 32
+
+/* Longest module or global name judged as given (longer: unknown). */
+#define PK_NAME_MAX 4096
+
 /* Value tags.  PK_EMPTY marks an unused memo slot. */
 enum pk_tag {
 	PK_EMPTY = 0,
@@ -255,6 +261,8 @@ struct pk_ctx {
 	struct pk_storage *stor;
 	size_t nstor, cap_stor;
 	struct pk_vm *nested;	/* joblib object arrays: a second machine */
+	uint64_t payloads[PK_MAX_PAYLOADS];	/* nested payloads scanned */
+	unsigned npayloads;
 };
 
 /* Memo: ids below dense_cap in an array, sparse ids in a hash table. */

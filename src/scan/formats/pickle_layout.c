@@ -123,7 +123,11 @@ pal_pickle_dict_get(struct pk_vm *vm, const struct pk_val *dict,
 	if (dict->tag != PK_NODE || pal_pickle_node(vm, dict)->kind !=
 	    PK_N_DICT)
 		return -1;
-	items = pal_pickle_items(vm, dict->u.ref, &n);
+	items = pal_pickle_items(vm, (uint32_t)dict->u.ref, &n);
+	/* The dicts read here (joblib's wrapper state) have a few keys;
+	 * a big one is refused rather than searched at every BUILD. */
+	if (n > 64)
+		return -1;
 	/* The last of duplicate keys wins, as in a dict. */
 	for (i = 0; i + 1 < n; i += 2)
 		if (pal_pickle_str_eq(vm->cx, &items[i], key)) {
@@ -188,7 +192,7 @@ dtype_info(struct pk_vm *vm, const struct pk_val *dt, uint64_t *itemsize,
 	    PK_N_OBJECT || nd->cls == PK_NOREF || pal_pickle_gl(vm->cx,
 	    nd->cls)->special != PK_S_DTYPE ||
 	    (args = seq_items(vm, &nd->in[PK_OBJ_ARGS], &n)) == NULL ||
-	    n < 1 || args[0].tag != PK_STR ||
+	    n < 1 || args[0].tag != PK_STR || pk_span_len(&args[0]) > 64 ||
 	    pal_pickle_str(vm->cx, &args[0], 0, &p, &n) != 0 || n < 2)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "joblib array dtype is not a numpy.dtype of a type code");
@@ -345,6 +349,9 @@ pal_pickle_torch_persid(struct pk_vm *vm, const struct pk_val *pid,
 	    t[2].tag != PK_STR || pal_pickle_int_value(cx, &t[4], &numel) != 0 ||
 	    numel < 0)
 		return pal_pickle_node_new(vm, PK_N_PERSID, out);
+	if (pk_span_len(&t[2]) > 1024)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "storage key longer than 1024 bytes");
 	if (cx->nstor == cx->cap_stor) {
 		size_t ncap = cx->cap_stor ? cx->cap_stor * 2 : 64;
 

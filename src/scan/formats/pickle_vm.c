@@ -580,6 +580,15 @@ op_global(struct pk_vm *vm)
 	return push(vm, &v);
 }
 
+/* A span's length, clipped just past the longest name judged as given. */
+static size_t
+short_span(const struct pk_val *v)
+{
+	uint64_t n = pk_span_len(v);
+
+	return n > PK_NAME_MAX + 1 ? PK_NAME_MAX + 1 : (size_t)n;
+}
+
 /* What STACK_GLOBAL makes of an operand that is not a str. */
 static int
 stack_global_operand(struct pk_vm *vm, const struct pk_val *v)
@@ -620,6 +629,12 @@ op_stack_global(struct pk_vm *vm)
 		r = pal_pickle_global_dynamic(vm, km > 0 ?
 		    "its module name is computed when the pickle is loaded" :
 		    "its name is computed when the pickle is loaded", &out);
+	} else if (pk_span_len(&mod) > 10 * PK_NAME_MAX ||
+	    pk_span_len(&name) > 10 * PK_NAME_MAX) {
+		/* Too long to be a name even with escapes: not decoded. */
+		r = pal_pickle_global(vm, (const char *)vm->cx->data + mod.u.off,
+		    short_span(&mod), (const char *)vm->cx->data + name.u.off,
+		    short_span(&name), &out);
 	} else {
 		if ((r = pal_pickle_str(vm->cx, &mod, 0, &m, &ml)) != 0 ||
 		    (r = pal_pickle_str(vm->cx, &name, 1, &n, &nl)) != 0)
