@@ -19,7 +19,7 @@ const struct pal_rule pal_rules_scan[] = {
 static const struct pal_rule *const rule_tables[] = {
 	pal_rules_scan, pal_rules_pickle, pal_rules_zip, pal_rules_archive,
 	pal_rules_npy, pal_rules_safetensors, pal_rules_gguf, pal_rules_onnx,
-	pal_rules_savedmodel, pal_rules_hdf5, pal_rules_json,
+	pal_rules_savedmodel, pal_rules_hdf5, pal_rules_json, pal_rules_keras,
 };
 
 #define NTABLES (sizeof(rule_tables) / sizeof(rule_tables[0]))

@@ -223,5 +223,6 @@ extern const struct pal_rule pal_rules_onnx[];
 extern const struct pal_rule pal_rules_savedmodel[];
 extern const struct pal_rule pal_rules_hdf5[];
 extern const struct pal_rule pal_rules_json[];
+extern const struct pal_rule pal_rules_keras[];
 
 #endif

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	it.format = PAL_FMT_JSON;
 	if (pal_scan_result_new(s, it.name, 0, &it.result) != 0)
 		abort();
-	(void)pal_keras_check_config_impl(s, &it, (const char *)data, size);
+	(void)pal_keras_check_config(s, &it, (const char *)data, size);
 	if (pal_scan_exit_code(s) < 0 || pal_scan_exit_code(s) > 2)
 		abort();
 	pal_scan_free(s);

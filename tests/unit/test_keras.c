@@ -71,7 +71,7 @@ check_text(const char *text, size_t len)
 	it.name = "config.json";
 	it.format = PAL_FMT_JSON;
 	assert_int_equal(pal_scan_result_new(run.s, it.name, 0, &it.result), 0);
-	run.rc = pal_keras_check_config_impl(run.s, &it, text, len);
+	run.rc = pal_keras_check_config(run.s, &it, text, len);
 	return run;
 }
 

@@ -42,7 +42,6 @@ const struct pal_rule pal_rules_hdf5[] = {
 	{ "hdf5.virtual-dataset", PAL_SEV_HIGH,
 	  "An HDF5 virtual dataset maps data from other datasets, possibly "
 	  "in other files, which HDF5 opens when the dataset is read." },
-	PAL_KERAS_RULES,
 	{ NULL, 0, NULL },
 };
 

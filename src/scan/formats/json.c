@@ -358,17 +358,3 @@ out:
 	free(copy);
 	return r;
 }
-
-/*
- * Placeholder until the Keras config checker lands in keras.c; the
- * dispatch above already routes Keras configs here.
- */
-int
-pal_keras_check_config(struct pal_scan *s, const struct pal_scan_item *it,
-    const char *json, size_t len)
-{
-	(void)it;
-	(void)json;
-	(void)len;
-	return pal_err_set(&s->err, PAL_ERR_UNSUPPORTED, "not built yet");
-}

@@ -43,6 +43,32 @@
 #include "palisade/text.h"
 #include "keras.h"
 
+/* Every rule the Keras checker reports, whichever format called it. */
+const struct pal_rule pal_rules_keras[] = {
+	{ "keras.lambda", PAL_SEV_CRITICAL,
+	  "A Keras Lambda layer or __lambda__ object carries Python code "
+	  "(marshalled bytecode or a function reference) that runs when "
+	  "the model is loaded or called." },
+	{ "keras.dangerous-reference", PAL_SEV_CRITICAL,
+	  "A Keras configuration names a function or module that runs "
+	  "commands, evaluates code, touches files or the network "
+	  "(os, subprocess, builtins.eval, keras.utils.get_file, ...)." },
+	{ "keras.tf-op", PAL_SEV_CRITICAL,
+	  "A TFOpLambda or TensorFlowOpLayer calls a TensorFlow operation "
+	  "that reads or writes files or runs Python (tf.io.write_file, "
+	  "tf.py_function, raw WriteFile, ...)." },
+	{ "keras.custom-module", PAL_SEV_HIGH,
+	  "A Keras object names a Python module outside Keras, which "
+	  "the loader imports to build the model." },
+	{ "keras.unknown-marker", PAL_SEV_HIGH,
+	  "A Keras object uses a double-underscore serialization marker "
+	  "that Keras does not define." },
+	{ "keras.unknown-class", PAL_SEV_MEDIUM,
+	  "A Keras object names a class that is not part of Keras; it "
+	  "loads only with code the loading program registers." },
+	{ NULL, 0, NULL },
+};
+
 /* Deeper configurations are refused rather than walked. */
 #define KERAS_MAX_DEPTH 200
 /* Base64 bytecode larger than this is reported without being decoded. */
@@ -1191,7 +1217,7 @@ out:
 }
 
 int
-pal_keras_check_config_impl(struct pal_scan *s,
+pal_keras_check_config(struct pal_scan *s,
     const struct pal_scan_item *it, const char *json, size_t len)
 {
 	return pal_keras_check(s, it, NULL, json, len);

@@ -14,34 +14,6 @@
 #include "scan_int.h"
 
 /*
- * The Keras rules.  They are listed in a format module's rule table with
- * PAL_KERAS_RULES (the HDF5 module's, for now) so that pal_scan_find
- * knows them whichever format called the checker.
- */
-#define PAL_KERAS_RULES \
-	{ "keras.lambda", PAL_SEV_CRITICAL, \
-	  "A Keras Lambda layer or __lambda__ object carries Python code " \
-	  "(marshalled bytecode or a function reference) that runs when " \
-	  "the model is loaded or called." }, \
-	{ "keras.dangerous-reference", PAL_SEV_CRITICAL, \
-	  "A Keras configuration names a function or module that runs " \
-	  "commands, evaluates code, touches files or the network " \
-	  "(os, subprocess, builtins.eval, keras.utils.get_file, ...)." }, \
-	{ "keras.tf-op", PAL_SEV_CRITICAL, \
-	  "A TFOpLambda or TensorFlowOpLayer calls a TensorFlow operation " \
-	  "that reads or writes files or runs Python (tf.io.write_file, " \
-	  "tf.py_function, raw WriteFile, ...)." }, \
-	{ "keras.custom-module", PAL_SEV_HIGH, \
-	  "A Keras object names a Python module outside Keras, which " \
-	  "the loader imports to build the model." }, \
-	{ "keras.unknown-marker", PAL_SEV_HIGH, \
-	  "A Keras object uses a double-underscore serialization marker " \
-	  "that Keras does not define." }, \
-	{ "keras.unknown-class", PAL_SEV_MEDIUM, \
-	  "A Keras object names a class that is not part of Keras; it " \
-	  "loads only with code the loading program registers." }
-
-/*
  * Checks the Keras configuration json[0..len) found at where (for
  * locations: "attribute 'model_config'", or NULL for a config.json file).
  * Reports findings on it; returns 0, or a negative PAL_ERR_* with a
@@ -54,7 +26,7 @@ int pal_keras_check(struct pal_scan *s, const struct pal_scan_item *it,
  * The checker under the name scan_int.h declares (pal_keras_check with
  * no location); see keras.c.
  */
-int pal_keras_check_config_impl(struct pal_scan *s,
+int pal_keras_check_config(struct pal_scan *s,
     const struct pal_scan_item *it, const char *json, size_t len);
 
 /*
