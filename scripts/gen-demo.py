@@ -87,9 +87,12 @@ def malicious(out):
         z.writestr("model/version", "3\n")
     write(os.path.join(out, "pytorch_model.bin"), buf.getvalue())
     # 4. STACK_GLOBAL with names from the memo and a dotted attribute walk.
+    def short(s):
+        return b"\x8c" + bytes([len(s)]) + s
     write(os.path.join(out, "dotted.pkl"),
-          b"\x80\x04\x8c\x05numpy\x94\x8c\x1atesting._private.utils.os"
-          b".system\x94h\x00h\x01\x93\x8c\x02id\x85R.")
+          b"\x80\x04" + short(b"numpy") + b"\x94" +
+          short(b"testing._private.utils.os.system") + b"\x94" +
+          b"h\x00h\x01\x93" + short(b"id") + b"\x85R.")
     # 5. A NumPy object array whose pickle calls exec.
     hdr = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
     hdr += " " * (-(len(hdr) + 11) % 64) + "\n"
