@@ -839,7 +839,7 @@ pal_fmt_npy(struct pal_scan *s, const struct pal_scan_item *it)
 	struct hdr h;
 	uint32_t hlen;
 	size_t left;
-	int legacy, r;
+	int legacy = 0, r;
 
 	memset(&info, 0, sizeof(info));
 	memset(&h, 0, sizeof(h));

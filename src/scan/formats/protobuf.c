@@ -126,7 +126,7 @@ read_len(struct pal_pb_msg *m, struct pal_pb_field *f, struct pal_err *err)
 static int
 next_tag(struct pal_pb_msg *m, struct pal_pb_field *f, struct pal_err *err)
 {
-	uint64_t tag;
+	uint64_t tag = 0;
 	int r;
 
 	f->off = at(m);

@@ -252,7 +252,7 @@ check_tensor(struct st *st, const char *name, json_t *info,
     struct tensor *t)
 {
 	json_t *dtype, *shape, *offs;
-	uint64_t bytes;
+	uint64_t bytes = 0;
 	char q[QUOTE_SZ], dq[QUOTE_SZ];
 	unsigned bits;
 	int r;
