@@ -34,7 +34,7 @@ unit: bootstrap build/test/CMakeCache.txt
 check-source:
 	@./scripts/check-source
 
-test: check-source unit fuzz-smoke
+test: check-source build unit fuzz-smoke
 
 fuzz-build: bootstrap
 	@CC=clang cmake -S . -B build/fuzz -DPAL_FUZZ=ON -DPAL_TESTS=OFF >/dev/null
