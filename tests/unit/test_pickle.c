@@ -288,6 +288,8 @@ test_containers(void **state)
 	assert_clean(SCAN(f, "(0N."), "POP at a mark pops the mark");
 	assert_clean(SCAN(f, "N(N1."), "POP_MARK");
 	assert_clean(SCAN(f, "\x80\x02]K\x01K\x02s."), "SETITEM on a list");
+	assert_clean(SCAN(f, "(S'__\\x73etstate__'\nI1\nS'\\xe9'\nI2\nd."),
+	    "escaped dict keys");
 
 	assert_error(SCAN(f, "0."), "stack underflow");
 	assert_error(SCAN(f, "."), "stack underflow");

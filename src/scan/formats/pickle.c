@@ -166,6 +166,7 @@ pal_pickle_ctx_init(struct pk_ctx *cx, struct pal_scan *s,
     const struct pal_scan_item *it, const uint8_t *data, size_t len)
 {
 	const struct pal_scan_limits *l;
+	size_t i;
 
 	memset(cx, 0, sizeof(*cx));
 	cx->s = s;
@@ -193,9 +194,8 @@ pal_pickle_ctx_init(struct pk_ctx *cx, struct pal_scan *s,
 	cx->max_nodes = clamp32(((uint64_t)cx->max_stack + cx->max_memo) * 2 +
 	    cx->max_items, 4096, 1u << 22);
 	pal_buf_init(&cx->names, 16u << 20);
-	pal_buf_init(&cx->tmp[0], 1u << 20);
-	pal_buf_init(&cx->tmp[1], 1u << 20);
-	pal_buf_init(&cx->tmp[2], 1u << 20);
+	for (i = 0; i < sizeof(cx->tmp) / sizeof(cx->tmp[0]); i++)
+		pal_buf_init(&cx->tmp[i], 1u << 20);
 	pal_buf_init(&cx->msg, 4096);
 	return 0;
 }
@@ -203,6 +203,8 @@ pal_pickle_ctx_init(struct pk_ctx *cx, struct pal_scan *s,
 void
 pal_pickle_ctx_free(struct pk_ctx *cx)
 {
+	size_t i;
+
 	if (cx->nested != NULL) {
 		pal_pickle_vm_free(cx->nested);
 		free(cx->nested);
@@ -212,9 +214,8 @@ pal_pickle_ctx_free(struct pk_ctx *cx)
 	free(cx->stor);
 	cx->stor = NULL;
 	pal_buf_free(&cx->names);
-	pal_buf_free(&cx->tmp[0]);
-	pal_buf_free(&cx->tmp[1]);
-	pal_buf_free(&cx->tmp[2]);
+	for (i = 0; i < sizeof(cx->tmp) / sizeof(cx->tmp[0]); i++)
+		pal_buf_free(&cx->tmp[i]);
 	pal_buf_free(&cx->msg);
 }
 

@@ -23,12 +23,12 @@
 #define PK_MAX_GLOBALS (1u << 16)
 #define PK_SHOW_MAX 200		/* bytes of a name shown in a message */
 
-/* Text decoded for one use lives in tmp[slot]; slot 2 is intermediate. */
+/* Text decoded for one use lives in tmp[slot]; tmp[3] is intermediate. */
 static int
 decode_str(struct pk_ctx *cx, const struct pk_val *v, int slot,
     const uint8_t *p, size_t n)
 {
-	struct pal_buf *out = &cx->tmp[slot], *mid = &cx->tmp[2];
+	struct pal_buf *out = &cx->tmp[slot], *mid = &cx->tmp[3];
 	size_t bad;
 
 	pal_buf_reset(out);

@@ -256,7 +256,7 @@ struct pk_ctx {
 	uint32_t *ghash;	/* open addressing: global index + 1, 0 empty */
 	uint32_t ghash_cap;
 	struct pal_buf names;	/* decoded names that outlive one use */
-	struct pal_buf tmp[3];	/* scratch decodes; [2] is intermediate */
+	struct pal_buf tmp[4];	/* scratch decodes; [3] is intermediate */
 	struct pal_buf msg;	/* escaped text for messages */
 	struct pk_storage *stor;
 	size_t nstor, cap_stor;
