@@ -34,7 +34,7 @@ pal_scan_limits_default(struct pal_scan_limits *l)
 	l->max_members = 100000;
 	l->max_opcodes = (uint64_t)1 << 32;
 	l->max_stack = 1 << 20;
-	l->max_memo = 1 << 22;
+	l->max_memo = 1 << 26;		/* real vocabularies memoize millions */
 	l->max_findings = 1000;
 	l->max_files = 100000;
 }
