@@ -93,6 +93,14 @@ enum pal_item_hint {
 	PAL_HINT_TORCH_ARCHIVE = 1 << 0,	/* a member of a PyTorch zip */
 	PAL_HINT_NPZ = 1 << 1,			/* a member of a .npz */
 	PAL_HINT_JOBLIB = 1 << 2,		/* decompressed joblib stream */
+	/*
+	 * A pickle of a TorchScript archive (one that holds constants.pkl):
+	 * torch.load hands such archives to torch.jit.load, whose C++
+	 * unpickler resolves only TorchScript's own globals (__torch__.*
+	 * classes compiled from the archive's code/, torch.jit._pickle
+	 * helpers, tensor rebuilders) and refuses every other name.
+	 */
+	PAL_HINT_TORCHSCRIPT = 1 << 3,
 };
 
 /* One thing being scanned: a file's bytes or a nested member's. */

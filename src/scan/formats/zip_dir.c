@@ -718,8 +718,8 @@ pal_zip_find_prefix(const struct zip *z, unsigned bit, struct zip_dir *d)
 		return;
 	memcpy(d->prefix, first->name, d->prefix_len);
 	d->prefix[d->prefix_len] = '\0';
-	d->torch = has_record(z, bit, d, "data.pkl") ||
-	    has_record(z, bit, d, "constants.pkl");
+	d->torchscript = has_record(z, bit, d, "constants.pkl");
+	d->torch = d->torchscript || has_record(z, bit, d, "data.pkl");
 }
 
 int

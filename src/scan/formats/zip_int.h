@@ -121,6 +121,7 @@ struct zip_dir {
 	char prefix[256];		/* PyTorch's archive name, or "" */
 	size_t prefix_len;
 	int torch;			/* holds <prefix>/data.pkl or constants.pkl */
+	int torchscript;		/* holds <prefix>/constants.pkl */
 };
 
 struct zip {

@@ -366,8 +366,11 @@ child_name(const struct zip_rec *r)
 static unsigned
 hints_for(const struct zip *z, const struct zip_rec *r)
 {
-	if (torch_dir(z, r) != NULL)
-		return PAL_HINT_TORCH_ARCHIVE;
+	const struct zip_dir *d = torch_dir(z, r);
+
+	if (d != NULL)
+		return PAL_HINT_TORCH_ARCHIVE |
+		    (d->torchscript ? PAL_HINT_TORCHSCRIPT : 0);
 	return ends_with(r, ".npy") ? PAL_HINT_NPZ : PAL_HINT_NONE;
 }
 
