@@ -127,12 +127,13 @@ tuple_item(struct pk_vm *vm, const struct pk_val *t, size_t i)
 	return i < n ? &items[i] : NULL;
 }
 
+/* A call of something that is not a named global; what says who calls. */
 static int
-indirect(struct pk_vm *vm, const struct pk_val *callee, const char *how)
+indirect(struct pk_vm *vm, const struct pk_val *callee, const char *what)
 {
 	return pal_pickle_find(vm->cx, PK_R_INDIRECT, vm->at,
-	    "%s %s %s, a value that is not a named global", how,
-	    verb_of(vm->op), pal_pickle_describe(vm, callee));
+	    "%s %s, a value that is not a named global", what,
+	    pal_pickle_describe(vm, callee));
 }
 
 /*
@@ -155,7 +156,7 @@ call_inner(struct pk_vm *vm, const struct pk_val *callee, const char *verb,
 	*trusted = 0;
 	if (!is_opaque(vm, callee))
 		return 0;
-	return indirect(vm, callee, "copyreg._reconstructor through");
+	return indirect(vm, callee, "copyreg._reconstructor calls");
 }
 
 /*
@@ -298,6 +299,14 @@ call_global(struct pk_vm *vm, uint32_t gref, const struct pk_val *args,
 	if (pal_pickle_gl(cx, gref)->special == PK_S_RECONSTRUCTOR) {
 		const struct pk_val *c = tuple_item(vm, args, 0);
 
+		/* What it instantiates must be known; a pickler writes the
+		 * argument tuple just before, never one it gave up. */
+		if (args->tag == PK_NODE && (pal_pickle_node(vm, args)->flags &
+		    PK_NF_PARTIAL) && (r = pal_pickle_find(cx, PK_R_INDIRECT,
+		    vm->at, "%s calls copyreg._reconstructor with arguments "
+		    "that went into a list: what it instantiates is unknown",
+		    pal_pickle_opname(vm->op))) != 0)
+			return r;
 		if ((r = call_inner(vm, c, "instantiates, through "
 		    "copyreg._reconstructor,", &trusted)) != 0 ||
 		    (r = call_inner(vm, tuple_item(vm, args, 1), "calls, "
@@ -330,6 +339,7 @@ pal_pickle_call(struct pk_vm *vm, struct pk_val callable, struct pk_val args,
     struct pk_val *kwargs, struct pk_val *out)
 {
 	struct pk_node *nd;
+	char what[64];
 	int r;
 
 	if ((r = check_call(vm, &callable, &args, kwargs)) != 0)
@@ -338,7 +348,9 @@ pal_pickle_call(struct pk_vm *vm, struct pk_val callable, struct pk_val args,
 		r = call_global(vm, callable.u.ref, &args, out);
 		goto out;
 	}
-	if ((r = indirect(vm, &callable, pal_pickle_opname(vm->op))) != 0)
+	snprintf(what, sizeof(what), "%s %s", pal_pickle_opname(vm->op),
+	    verb_of(vm->op));
+	if ((r = indirect(vm, &callable, what)) != 0)
 		goto out;
 	if ((r = pal_pickle_node_new(vm, PK_N_OBJECT, out)) != 0)
 		goto out;
@@ -585,7 +597,8 @@ call_planted(struct pk_vm *vm, const struct pk_val *obj)
 			    "__setstate__", pal_pickle_gl_display(vm->cx, g));
 		return pal_pickle_report_call(vm, f->u.ref, verb_of(OP_BUILD));
 	}
-	return indirect(vm, f, "BUILD");
+	return indirect(vm, f, "BUILD calls, as the object's planted "
+	    "__setstate__,");
 }
 
 static int

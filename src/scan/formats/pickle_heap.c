@@ -518,48 +518,53 @@ dense_grow(struct pk_memo *m, uint64_t key)
 	return r;
 }
 
+/*
+ * Picklers never reuse a memo id; a stream that does was made by hand,
+ * often to confuse scanners that track the memo less exactly than the
+ * unpickler.  The new value replaces the old, as in CPython.
+ */
+static int
+memo_overwrite(struct pk_vm *vm, struct pk_val *slot, uint64_t key,
+    const struct pk_val *v)
+{
+	int r = 0;
+
+	if (!vm->cx->memo_reported) {
+		vm->cx->memo_reported = 1;
+		r = pal_pickle_find(vm->cx, PK_R_MEMO, vm->at,
+		    "%s overwrites memo entry %llu", pal_pickle_opname(vm->op),
+		    (unsigned long long)key);
+	}
+	/* v is referenced before the old value goes: they may be one. */
+	pal_pickle_ref(vm, v);
+	pal_pickle_unref(vm, slot);
+	pk_val_copy(slot, v);
+	return r;
+}
+
 int
 pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 {
 	struct pk_memo *m = &vm->memo;
 	struct pk_val *slot = memo_find(m, key);
-	int r;
+	int r = 0;
 
-	pal_pickle_ref(vm, v);
-	if (slot != NULL) {
-		/* Picklers never reuse an id; a stream that does is made by
-		 * hand, often to confuse scanners that track the memo less
-		 * exactly than the unpickler. */
-		if (!vm->cx->memo_reported) {
-			vm->cx->memo_reported = 1;
-			if ((r = pal_pickle_find(vm->cx, PK_R_MEMO, vm->at,
-			    "%s overwrites memo entry %llu",
-			    pal_pickle_opname(vm->op),
-			    (unsigned long long)key)) != 0)
-				return r;
-		}
-		pal_pickle_unref(vm, slot);
-		*slot = *v;
-		return 0;
-	}
-	if (m->count >= vm->cx->max_memo) {
-		pal_pickle_unref(vm, v);
+	if (slot != NULL)
+		return memo_overwrite(vm, slot, key, v);
+	if (m->count >= vm->cx->max_memo)
 		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 		    "more than %u memo entries", vm->cx->max_memo);
-	}
-	r = 0;
 	if (key >= m->dense_cap && key < 2 * (uint64_t)m->count + 1024)
 		r = dense_grow(m, key);
 	if (r == 0 && key < m->dense_cap) {
 		dense_touch(m, key);
 		pk_val_copy(&m->dense[key], v);
-	}
-	else if (r == 0)
+	} else if (r == 0) {
 		r = hash_insert(m, key, v);
-	if (r != 0) {
-		pal_pickle_unref(vm, v);
-		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
 	}
+	if (r != 0)
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	pal_pickle_ref(vm, v);
 	m->count++;
 	return 0;
 }

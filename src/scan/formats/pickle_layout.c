@@ -323,32 +323,16 @@ pal_pickle_joblib_array(struct pk_vm *vm, uint32_t ref)
 
 /* PyTorch legacy. */
 
-/* persistent_load of _legacy_load: 'module' returns the class itself. */
-int
-pal_pickle_torch_persid(struct pk_vm *vm, const struct pk_val *pid,
-    struct pk_val *out)
+/* Records ('storage', type, key, location, numel) for the data after. */
+static int
+record_storage(struct pk_vm *vm, const struct pk_val *t, int64_t numel)
 {
 	struct pk_ctx *cx = vm->cx;
-	const struct pk_val *t;
 	struct pk_storage *st;
 	const char *key;
-	size_t n, klen;
-	int64_t numel;
+	size_t klen;
 	void *p;
 
-	if ((t = seq_items(vm, pid, &n)) == NULL || n < 2 ||
-	    pid->tag != PK_NODE || pal_pickle_node(vm, pid)->kind !=
-	    PK_N_TUPLE)
-		return pal_pickle_node_new(vm, PK_N_PERSID, out);
-	if (pal_pickle_str_eq(cx, &t[0], "module")) {
-		*out = t[1];
-		pal_pickle_ref(vm, out);
-		return 0;
-	}
-	if (n < 5 || !pal_pickle_str_eq(cx, &t[0], "storage") ||
-	    t[2].tag != PK_STR || pal_pickle_int_value(cx, &t[4], &numel) != 0 ||
-	    numel < 0)
-		return pal_pickle_node_new(vm, PK_N_PERSID, out);
 	if (pk_span_len(&t[2]) > 1024)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "storage key longer than 1024 bytes");
@@ -364,19 +348,47 @@ pal_pickle_torch_persid(struct pk_vm *vm, const struct pk_val *pid,
 		cx->stor = p;
 		cx->cap_stor = ncap;
 	}
-	if (pal_pickle_str(cx, &t[2], 0, &key, &klen) != 0 ||
-	    klen > UINT32_MAX)
+	if (pal_pickle_str(cx, &t[2], 0, &key, &klen) != 0)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "storage key cannot be decoded");
 	st = &cx->stor[cx->nstor];
 	st->key_len = (uint32_t)klen;
 	st->numel = (uint64_t)numel;
-	st->elsize = t[1].tag == PK_GLOBAL ? pal_pickle_gl(cx,
-	    t[1].u.ref)->elsize : 0;
+	st->elsize = t[1].tag == PK_GLOBAL ?
+	    pal_pickle_gl(cx, (uint32_t)t[1].u.ref)->elsize : 0;
 	if (pal_pickle_keep_text(cx, key, klen, &st->key) != 0)
 		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 		    "decoded storage keys exceed %zu bytes", cx->names.max);
 	cx->nstor++;
+	return 0;
+}
+
+/*
+ * persistent_load of _legacy_load: ('module', cls, ...) returns cls
+ * itself; ('storage', ...) a storage whose data follows the pickles.
+ */
+int
+pal_pickle_torch_persid(struct pk_vm *vm, const struct pk_val *pid,
+    struct pk_val *out)
+{
+	struct pk_ctx *cx = vm->cx;
+	const struct pk_val *t;
+	size_t n;
+	int64_t numel;
+	int r;
+
+	if (pid->tag != PK_NODE || pal_pickle_node(vm, pid)->kind !=
+	    PK_N_TUPLE || (t = seq_items(vm, pid, &n)) == NULL || n < 2)
+		return pal_pickle_node_new(vm, PK_N_PERSID, out);
+	if (pal_pickle_str_eq(cx, &t[0], "module")) {
+		pk_val_copy(out, &t[1]);
+		pal_pickle_ref(vm, out);
+		return 0;
+	}
+	if (n >= 5 && pal_pickle_str_eq(cx, &t[0], "storage") &&
+	    t[2].tag == PK_STR && pal_pickle_int_value(cx, &t[4], &numel) == 0 &&
+	    numel >= 0 && (r = record_storage(vm, t, numel)) != 0)
+		return r;
 	return pal_pickle_node_new(vm, PK_N_PERSID, out);
 }
 

@@ -121,9 +121,35 @@ c_strtol0(const uint8_t *p, size_t n, int64_t *v)
 }
 
 /*
+ * The base a PyLong_FromString(s, 0) literal declares at p[*i]: 0x, 0o
+ * and 0b prefixes (which one underscore may follow: "0x_1f"), or a
+ * leading zero, after which only zeros may come.
+ */
+static unsigned
+literal_base(const uint8_t *p, size_t n, size_t *i, int *only_zeros,
+    int *under)
+{
+	uint8_t x;
+
+	if (*i >= n || p[*i] != '0')
+		return 10;
+	x = *i + 1 < n ? (uint8_t)(p[*i + 1] | 0x20) : 0;
+	if (x != 'x' && x != 'o' && x != 'b') {
+		*only_zeros = 1;
+		return 10;
+	}
+	*i += 2;
+	if (*i < n && p[*i] == '_') {
+		(*i)++;
+		*under = 1;
+	}
+	return x == 'x' ? 16 : x == 'o' ? 8 : 2;
+}
+
+/*
  * PyLong_FromString(s, NULL, base) for base 0 or 10 on a C string: blanks,
- * a sign, for base 0 a 0x/0o/0b prefix (a plain leading zero allows only
- * zeros), digits with single underscores between them, blanks, the end.
+ * a sign, for base 0 a prefix, digits with single underscores between
+ * them, blanks, the end.
  */
 int
 pal_pickle_text_pylong(const uint8_t *p, size_t n, int base, int64_t *v,
@@ -140,29 +166,12 @@ pal_pickle_text_pylong(const uint8_t *p, size_t n, int base, int64_t *v,
 		i++;
 	if (i < n && (p[i] == '+' || p[i] == '-'))
 		neg = p[i++] == '-';
-	if (base == 0 && i < n && p[i] == '0') {
-		uint8_t x = i + 1 < n ? p[i + 1] : 0;
-
-		if (x == 'x' || x == 'X')
-			b = 16;
-		else if (x == 'o' || x == 'O')
-			b = 8;
-		else if (x == 'b' || x == 'B')
-			b = 2;
-		else
-			only_zeros = 1;
-		if (b != 10) {
-			i += 2;
-			/* "0x_1f": one underscore may follow the prefix. */
-			if (i < n && p[i] == '_')
-				i++, under = 1;
-		}
-	}
+	if (base == 0)
+		b = literal_base(p, n, &i, &only_zeros, &under);
 	for (; i < n; i++) {
 		if (p[i] == '_') {
-			if (ndig == 0 && !under)
-				return PAL_ERR_FORMAT;
-			if (under)
+			/* Only between digits, one at a time. */
+			if (under || (ndig == 0 && b == 10))
 				return PAL_ERR_FORMAT;
 			under = 1;
 			continue;
