@@ -18,8 +18,10 @@
  * go into a dense array, others into a hash table, so the memo's memory
  * is proportional to the number of entries, which the session caps.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pickle_int.h"
 
@@ -33,6 +35,37 @@
 #define PK_KEEP_DICT 4096u
 #define PK_KEEP_OTHER (1u << 20)
 
+/*
+ * The node pool and the memo's dense array are each one mapping reserved
+ * for the most the pickle may use, faulted in as they are used and never
+ * moved, and asking for huge pages: a pickle of millions of small objects
+ * then takes a few page faults rather than one per 4 KiB, which would
+ * cost more than the parse.  Where no such mapping can be made (a small
+ * address-space limit), the arrays grow by realloc.
+ */
+static void *
+map_reserve(size_t want, void **map, size_t *maplen)
+{
+	size_t align = (size_t)2 << 20, len = want + align;
+	uintptr_t a;
+	void *p;
+
+	if (want > SIZE_MAX - align)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	(void)madvise((void *)a, want, MADV_HUGEPAGE);
+	*map = p;
+	*maplen = len;
+	return (void *)a;
+}
+
+/* Below this many entries, realloc is as good. */
+#define PK_MAP_MIN 4096
+
 static int
 grow_nodes(struct pk_vm *vm)
 {
@@ -42,12 +75,26 @@ grow_nodes(struct pk_vm *vm)
 	if (vm->cap_nodes >= vm->cx->max_nodes)
 		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 		    "more than %u live objects", vm->cx->max_nodes);
-	ncap = vm->cap_nodes ? vm->cap_nodes * 2 : 256;
-	if (ncap > vm->cx->max_nodes)
+	/* Small pickles stay in malloc'ed memory; large ones move once. */
+	if (vm->nodes_map == NULL && vm->cap_nodes >= PK_MAP_MIN &&
+	    (p = map_reserve((size_t)vm->cx->max_nodes * sizeof(*vm->nodes),
+	    &vm->nodes_map, &vm->nodes_maplen)) != NULL) {
+		memcpy(p, vm->nodes, vm->nnodes * sizeof(*vm->nodes));
+		free(vm->nodes);
+		vm->nodes = p;
 		ncap = vm->cx->max_nodes;
-	if ((p = realloc(vm->nodes, ncap * sizeof(*vm->nodes))) == NULL)
-		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
-	vm->nodes = p;
+	} else {
+		ncap = vm->cap_nodes ? vm->cap_nodes * 2 : 256;
+		if (ncap > vm->cx->max_nodes)
+			ncap = vm->cx->max_nodes;
+		if (vm->nodes_map != NULL)
+			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+			    "more than %u live objects", vm->cx->max_nodes);
+		if ((p = realloc(vm->nodes, ncap * sizeof(*vm->nodes))) == NULL)
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+		vm->nodes = p;
+	}
 	/* Releasing never allocates: the worklist can hold every node. */
 	if ((p = realloc(vm->dead, ncap * sizeof(*vm->dead))) == NULL)
 		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
@@ -389,7 +436,11 @@ pal_pickle_heap_free(struct pk_vm *vm)
 	free(vm->slab.chunks);
 	vm->slab.chunks = NULL;
 	vm->slab.cap_chunks = 0;
-	free(vm->nodes);
+	if (vm->nodes_map != NULL)
+		munmap(vm->nodes_map, vm->nodes_maplen);
+	else
+		free(vm->nodes);
+	vm->nodes_map = NULL;
 	free(vm->dead);
 	vm->nodes = NULL;
 	vm->dead = NULL;
@@ -484,18 +535,32 @@ dense_touch(struct pk_memo *m, uint64_t key)
  * The hash table is rebuilt without them.
  */
 static int
-dense_grow(struct pk_memo *m, uint64_t key)
+dense_grow(struct pk_vm *vm, uint64_t key)
 {
+	struct pk_memo *m = &vm->memo;
 	size_t ncap = m->dense_cap ? m->dense_cap * 2 : 64, j, oldcap;
+	size_t most = 2 * (size_t)vm->cx->max_memo + 1024;
 	uint64_t *ok = m->hkeys;
 	struct pk_val *ov = m->hvals, *p;
 	int r = 0;
 
 	while (ncap <= key)
 		ncap *= 2;
-	if ((p = realloc(m->dense, ncap * sizeof(*p))) == NULL)
+	/* Ids above twice the entries never come here, so most bounds it.
+	 * Small memos stay in malloc'ed memory; large ones move once. */
+	if (m->map == NULL && m->dense_cap >= PK_MAP_MIN && most > ncap &&
+	    (p = map_reserve(most * sizeof(*p), &m->map, &m->maplen)) !=
+	    NULL) {
+		memcpy(p, m->dense, m->dense_init * sizeof(*p));
+		free(m->dense);
+		m->dense = p;
+	}
+	if (m->map != NULL)
+		ncap = ncap > most ? most : ncap;
+	else if ((p = realloc(m->dense, ncap * sizeof(*p))) == NULL)
 		return PAL_ERR_NOMEM;
-	m->dense = p;
+	else
+		m->dense = p;
 	m->dense_cap = ncap;
 	if (m->hused == 0)
 		return 0;
@@ -555,7 +620,7 @@ pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 		    "more than %u memo entries", vm->cx->max_memo);
 	if (key >= m->dense_cap && key < 2 * (uint64_t)m->count + 1024)
-		r = dense_grow(m, key);
+		r = dense_grow(vm, key);
 	if (r == 0 && key < m->dense_cap) {
 		dense_touch(m, key);
 		pk_val_copy(&m->dense[key], v);
@@ -592,7 +657,10 @@ pal_pickle_memo_free(struct pk_vm *vm)
 {
 	struct pk_memo *m = &vm->memo;
 
-	free(m->dense);
+	if (m->map != NULL)
+		munmap(m->map, m->maplen);
+	else
+		free(m->dense);
 	free(m->hkeys);
 	free(m->hvals);
 	memset(m, 0, sizeof(*m));

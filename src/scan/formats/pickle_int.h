@@ -268,6 +268,8 @@ struct pk_ctx {
 /* Memo: ids below dense_cap in an array, sparse ids in a hash table. */
 struct pk_memo {
 	struct pk_val *dense;
+	void *map;		/* the mapping dense lies in, or NULL */
+	size_t maplen;
 	size_t dense_cap;
 	size_t dense_init;	/* slots from here on are empty, unwritten */
 	uint64_t *hkeys;
@@ -308,6 +310,8 @@ struct pk_vm {
 	size_t fence;		/* stack items below this are behind a mark */
 	struct pk_memo memo;
 	struct pk_node *nodes;
+	void *nodes_map;	/* the mapping nodes lies in, or NULL */
+	size_t nodes_maplen;
 	uint32_t nnodes, cap_nodes;
 	uint32_t free_node;	/* head of the free list, or PK_NOREF */
 	uint32_t live_nodes;
