@@ -288,7 +288,7 @@ test_containers(void **state)
 	assert_clean(SCAN(f, "(0N."), "POP at a mark pops the mark");
 	assert_clean(SCAN(f, "N(N1."), "POP_MARK");
 	assert_clean(SCAN(f, "\x80\x02]K\x01K\x02s."), "SETITEM on a list");
-	assert_clean(SCAN(f, "(S'__\\x73etstate__'\nI1\nS'\\xe9'\nI2\nd."),
+	assert_clean(SCAN(f, "(S'__\\x73" "etstate__'\nI1\nS'\\xe9'\nI2\nd."),
 	    "escaped dict keys");
 
 	assert_error(SCAN(f, "0."), "stack underflow");
@@ -299,6 +299,9 @@ test_containers(void **state)
 	assert_error(SCAN(f, "t."), "could not find MARK");
 	assert_error(SCAN(f, "1."), "could not find MARK");
 	assert_error(SCAN(f, "(I1\nd."), "odd number of items for DICT");
+	assert_error(SCAN(f, "(]I1\nd."), "unhashable type: a list");
+	assert_error(SCAN(f, "\x80\x04\x8f(}\x90."), "unhashable type: a dict");
+	assert_clean(SCAN(f, "()I1\nd."), "tuple key");
 	assert_error(SCAN(f, "\x80\x02}(K\x01u."), "odd number");
 	assert_error(SCAN(f, "\x80\x02}(K\x01K\x02" "e."), "on a dict");
 	assert_error(SCAN(f, "\x80\x02)K\x01" "a."), "no append");
@@ -390,6 +393,8 @@ test_framing(void **state)
 	assert_error(SCAN(f, "\x80\x02\xff."), "invalid load key 0xff");
 	assert_error(SCAN(f, "#."), "invalid load key 0x23");
 	assert_error(SCAN(f, "\x98."), "stack underflow");
+	assert_error(SCAN(f, "\x80\x05K\x01\x98."), "bytes-like");
+	assert_clean(SCAN(f, "\x80\x05" "C\x01" "a\x98."), "READONLY_BUFFER");
 }
 
 /* Globals: GLOBAL/INST names are lines, STACK_GLOBAL needs str. */

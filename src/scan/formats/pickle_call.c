@@ -478,6 +478,24 @@ method_of(uint8_t op)
 	}
 }
 
+/* A list, dict or set as a dict key or set member: the load fails. */
+static int
+unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n, size_t step)
+{
+	size_t i;
+	uint8_t k;
+
+	for (i = 0; i < n; i += step) {
+		if (v[i].tag != PK_NODE)
+			continue;
+		k = pal_pickle_node(vm, &v[i])->kind;
+		if (k == PK_N_LIST || k == PK_N_DICT || k == PK_N_SET)
+			return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+			    "unhashable type: %s", what_of(vm, &v[i]));
+	}
+	return 0;
+}
+
 int
 pal_pickle_mutate(struct pk_vm *vm, size_t x)
 {
@@ -496,8 +514,12 @@ pal_pickle_mutate(struct pk_vm *vm, size_t x)
 	} else if (t.tag == PK_NODE && accepts(pal_pickle_node(vm, &t)->kind,
 	    1, vm->op)) {
 		nd = pal_pickle_node(vm, &t);
+		if ((nd->kind == PK_N_DICT || nd->kind == PK_N_SET) &&
+		    (r = unhashable(vm, vm->stack + x, n,
+		    nd->kind == PK_N_DICT ? 2 : 1)) != 0)
+			return r;
 		if (nd->kind == PK_N_DICT)
-			note_keys(vm, t.u.ref, vm->stack + x, n);
+			note_keys(vm, (uint32_t)t.u.ref, vm->stack + x, n);
 		if (nd->kind != PK_N_LIST || vm->op == OP_APPEND ||
 		    vm->op == OP_APPENDS) {
 			r = pal_pickle_node_add(vm, t.u.ref, vm->stack + x, n);

@@ -974,9 +974,19 @@ op_next_buffer(struct pk_vm *vm)
 static int
 op_readonly_buffer(struct pk_vm *vm)
 {
+	const struct pk_val *v;
+
 	if (vm->nstack <= vm->fence)
 		return underflow(vm);
-	return 0;
+	/* memoryview() of it: a literal must be bytes-like. */
+	v = &vm->stack[vm->nstack - 1];
+	if (v->tag == PK_BYTES || v->tag == PK_BYTEARRAY ||
+	    v->tag == PK_BUFFER || v->tag == PK_GLOBAL || (v->tag == PK_NODE &&
+	    (pal_pickle_node(vm, v)->kind == PK_N_OBJECT ||
+	    pal_pickle_node(vm, v)->kind == PK_N_PERSID)))
+		return 0;
+	return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+	    "memoryview: a bytes-like object is required");
 }
 
 static int
