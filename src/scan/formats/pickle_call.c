@@ -36,8 +36,10 @@ verb_of(uint8_t op)
 	switch (op) {
 	case OP_REDUCE:		return "calls";
 	case OP_NEWOBJ:
-	case OP_NEWOBJ_EX:	return "creates (through __new__) an instance of";
-	case OP_BUILD:		return "calls, as the object's __setstate__,";
+	case OP_NEWOBJ_EX:
+		return "creates (through __new__) an instance of";
+	case OP_BUILD:
+		return "calls, as the object's __setstate__,";
 	default:		return "instantiates";
 	}
 }

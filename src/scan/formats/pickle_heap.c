@@ -173,8 +173,8 @@ slab_carve(struct pk_vm *vm, size_t bytes)
 		if (sl->nchunks == sl->cap_chunks) {
 			size_t ncap = sl->cap_chunks ? sl->cap_chunks * 2 : 16;
 
-			if ((q = realloc(sl->chunks, ncap * sizeof(*sl->chunks)))
-			    == NULL)
+			q = realloc(sl->chunks, ncap * sizeof(*sl->chunks));
+			if (q == NULL)
 				return NULL;
 			sl->chunks = q;
 			sl->cap_chunks = ncap;

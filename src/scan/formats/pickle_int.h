@@ -145,9 +145,9 @@ enum pk_kind {
 
 /* Node flags. */
 enum {
-	PK_NF_PARTIAL = 1 << 0,		/* items past a cap were not kept */
+	PK_NF_PARTIAL = 1 << 0,		/* items past a cap dropped */
 	PK_NF_KEY_DUNDER = 1 << 1,	/* a str key "__...__" was stored */
-	PK_NF_KEY_SETSTATE = 1 << 2,	/* the key "__setstate__" was stored */
+	PK_NF_KEY_SETSTATE = 1 << 2,	/* the key "__setstate__" stored */
 	PK_NF_UNTRUSTED = 1 << 3,	/* object: its class is not allowed */
 	PK_NF_SETSTATE = 1 << 4,	/* object: __setstate__ was replaced */
 	PK_NF_ARRAY = 1 << 5,		/* object: an array joblib read */
@@ -172,7 +172,7 @@ struct pk_node {
 	uint8_t pad;
 	uint32_t n;		/* items in use */
 	uint32_t cap;		/* items allocated in items, 0 if inline */
-	uint32_t cls;		/* object: global index of its class, or PK_NOREF */
+	uint32_t cls;		/* object: its class; dict: note_keys */
 	struct pk_val *items;	/* NULL while inline */
 	struct pk_val in[PK_INLINE];
 };
@@ -190,7 +190,7 @@ enum pk_gkind {
 /* Globals the scanner must understand to keep following the stream. */
 enum pk_special {
 	PK_S_NONE = 0,
-	PK_S_RECONSTRUCTOR,	/* copyreg._reconstructor(cls, base, state) */
+	PK_S_RECONSTRUCTOR,	/* copyreg._reconstructor(cls, base, st) */
 	PK_S_DTYPE,		/* numpy.dtype */
 	PK_S_JOBLIB_WRAPPER,	/* joblib.numpy_pickle.NumpyArrayWrapper */
 	PK_S_LOADS,		/* pickle.loads and kin: bytes in */
@@ -204,21 +204,21 @@ enum pk_special {
 #define PK_TEXT_ARENA ((uint64_t)1 << 63)
 
 struct pk_global {
-	uint64_t mod;		/* PK_TEXT_ARENA | offset, or input offset */
+	uint64_t mod;		/* PK_TEXT_ARENA | offset, or an offset */
 	uint64_t name;
 	uint32_t mod_len;
 	uint32_t name_len;
 	uint8_t kind;		/* enum pk_gkind */
 	uint8_t verdict;	/* enum pal_global_verdict */
 	uint8_t special;	/* enum pk_special */
-	uint8_t elsize;		/* PK_S_TORCH_STORAGE: bytes per element */
+	uint8_t elsize;		/* PK_S_TORCH_STORAGE: element bytes */
 	uint8_t op;		/* opcode that first named it */
 	uint8_t named;		/* the naming finding was reported */
-	uint16_t calls;		/* call kinds already reported, a bit each */
-	uint16_t methods;	/* method kinds already reported on instances */
+	uint16_t calls;		/* call kinds reported, a bit each */
+	uint16_t methods;	/* method kinds reported on instances */
 	uint32_t code;		/* PK_G_EXT: the extension code */
 	const char *why;
-	size_t off;		/* offset of the opcode that first named it */
+	size_t off;		/* offset of the opcode first naming it */
 };
 
 /* One PyTorch legacy storage, from a persistent id ('storage', ...). */
@@ -260,7 +260,7 @@ struct pk_ctx {
 	struct pal_buf msg;	/* escaped text for messages */
 	struct pk_storage *stor;
 	size_t nstor, cap_stor;
-	struct pk_vm *nested;	/* joblib object arrays: a second machine */
+	struct pk_vm *nested;	/* joblib object arrays: a 2nd machine */
 	uint64_t payloads[PK_MAX_PAYLOADS];	/* nested payloads scanned */
 	unsigned npayloads;
 };
@@ -275,7 +275,7 @@ struct pk_memo {
 	uint64_t *hkeys;
 	struct pk_val *hvals;
 	size_t hcap, hused;
-	size_t count;		/* distinct ids stored: MEMOIZE's next id */
+	size_t count;		/* ids stored: MEMOIZE's next id */
 };
 
 /* Item arrays of pickle_heap.c: chunks and a free list per size. */
@@ -289,7 +289,7 @@ struct pk_slab {
 
 /* Machine flags. */
 enum {
-	PK_VM_JOBLIB = 1 << 0,	/* read arrays after NumpyArrayWrapper BUILDs */
+	PK_VM_JOBLIB = 1 << 0,	/* arrays follow NumpyArrayWrapper */
 	PK_VM_TORCH = 1 << 1,	/* PyTorch legacy object: persistent ids */
 };
 
@@ -301,13 +301,13 @@ struct pk_vm {
 	int proto;
 	uint8_t op;		/* opcode being run */
 	size_t at;		/* its offset */
-	const char *what;	/* names the step in errors when not an opcode */
+	const char *what;	/* names a step that is not an opcode */
 	size_t frame_end;	/* end of the current FRAME, 0 outside one */
 	struct pk_val *stack;
 	size_t nstack, cap_stack;
 	size_t *marks;
 	size_t nmarks, cap_marks;
-	size_t fence;		/* stack items below this are behind a mark */
+	size_t fence;		/* items below this are behind a mark */
 	struct pk_memo memo;
 	struct pk_node *nodes;
 	void *nodes_map;	/* the mapping nodes lies in, or NULL */

@@ -386,8 +386,9 @@ pal_pickle_torch_persid(struct pk_vm *vm, const struct pk_val *pid,
 		return 0;
 	}
 	if (n >= 5 && pal_pickle_str_eq(cx, &t[0], "storage") &&
-	    t[2].tag == PK_STR && pal_pickle_int_value(cx, &t[4], &numel) == 0 &&
-	    numel >= 0 && (r = record_storage(vm, t, numel)) != 0)
+	    t[2].tag == PK_STR &&
+	    pal_pickle_int_value(cx, &t[4], &numel) == 0 && numel >= 0 &&
+	    (r = record_storage(vm, t, numel)) != 0)
 		return r;
 	return pal_pickle_node_new(vm, PK_N_PERSID, out);
 }

@@ -350,7 +350,8 @@ escape_one(const uint8_t *p, size_t n, size_t *i, struct pal_buf *out)
 			return put_byte(out, (uint8_t)simple[k + 1]);
 	if (c >= '0' && c <= '7') {
 		v = c - '0';
-		for (k = 0; k < 2 && *i < n && p[*i] >= '0' && p[*i] <= '7'; k++)
+		for (k = 0; k < 2 && *i < n && p[*i] >= '0' &&
+		    p[*i] <= '7'; k++)
 			v = v * 8 + (unsigned)(p[(*i)++] - '0');
 		return put_byte(out, (uint8_t)v);
 	}

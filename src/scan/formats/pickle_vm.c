@@ -102,8 +102,8 @@ grow_stack(struct pk_vm *vm)
 	void *p;
 
 	if (vm->nstack >= vm->cx->max_stack)
-		return pal_pickle_fail(vm, PAL_ERR_LIMIT, "stack deeper than %u",
-		    vm->cx->max_stack);
+		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
+		    "stack deeper than %u", vm->cx->max_stack);
 	if (ncap > vm->cx->max_stack)
 		ncap = vm->cx->max_stack;
 	if ((p = realloc(vm->stack, ncap * sizeof(*vm->stack))) == NULL)
@@ -533,7 +533,8 @@ op_unicode(struct pk_vm *vm)
 		return r;
 	if (pal_pickle_text_rawesc(p, n, NULL, &bad) != 0)
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
-		    "truncated or out-of-range \\u escape at position %zu", bad);
+		    "truncated or out-of-range \\u escape at position %zu",
+		    bad);
 	form = memchr(p, '\\', n) != NULL ? PK_F_RAWESC :
 	    pal_pickle_is_ascii(p, n) ? PK_F_UTF8 : PK_F_LATIN1;
 	return push_span(vm, PK_STR, form, off, n);
@@ -632,9 +633,10 @@ op_stack_global(struct pk_vm *vm)
 	} else if (pk_span_len(&mod) > 10 * PK_NAME_MAX ||
 	    pk_span_len(&name) > 10 * PK_NAME_MAX) {
 		/* Too long to be a name even with escapes: not decoded. */
-		r = pal_pickle_global(vm, (const char *)vm->cx->data + mod.u.off,
-		    short_span(&mod), (const char *)vm->cx->data + name.u.off,
-		    short_span(&name), &out);
+		r = pal_pickle_global(vm,
+		    (const char *)vm->cx->data + mod.u.off, short_span(&mod),
+		    (const char *)vm->cx->data + name.u.off, short_span(&name),
+		    &out);
 	} else {
 		if ((r = pal_pickle_str(vm->cx, &mod, 0, &m, &ml)) != 0 ||
 		    (r = pal_pickle_str(vm->cx, &name, 1, &n, &nl)) != 0)
@@ -963,9 +965,9 @@ op_next_buffer(struct pk_vm *vm)
 
 	if (s != NULL && !vm->cx->oob_reported) {
 		vm->cx->oob_reported = 1;
-		if ((r = pal_pickle_find(vm->cx, PK_R_OOB, vm->at, "NEXT_BUFFER "
-		    "takes a buffer supplied at load time, not in the "
-		    "file")) != 0)
+		if ((r = pal_pickle_find(vm->cx, PK_R_OOB, vm->at,
+		    "NEXT_BUFFER takes a buffer supplied at load time, not "
+		    "in the file")) != 0)
 			return r;
 	}
 	return push_scalar(vm, PK_BUFFER, 0);
