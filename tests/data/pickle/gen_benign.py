@@ -93,6 +93,24 @@ def main(out):
                 os.path.join(out, "joblib_arrays.joblib"))
     joblib.dump([np.arange(3)], os.path.join(out, "joblib_p2.joblib"),
                 protocol=2)
+    # dtypes whose item size only the dtype's state gives: structured,
+    # with a subarray field, datetime; masked arrays and a generator.
+    joblib.dump({"rec": np.zeros(3, dtype=[("a", "i4"), ("b", "f8")]),
+                 "sub": np.zeros((2, 2), dtype=[("s", "i2", (3,))]),
+                 "dt": np.array(["2020-01-01"], dtype="M8[D]"),
+                 "c": np.zeros(2, dtype=complex),
+                 "m": np.ma.masked_array([1, 2, 3], mask=[0, 1, 0]),
+                 "rng": np.random.default_rng(0)},
+                os.path.join(out, "joblib_dtypes.joblib"))
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    rf = RandomForestClassifier(n_estimators=2, random_state=0).fit(X, y)
+    joblib.dump(rf, os.path.join(out, "sklearn_forest.joblib"))
+    text = Pipeline([("tfidf", TfidfVectorizer()),
+                     ("clf", LogisticRegression())]).fit(
+        ["the cat sat", "the dog ran", "a cat ran"], [0, 1, 1])
+    write(os.path.join(out, "sklearn_text_p5.pkl"),
+          pickle.dumps(text, protocol=5))
 
     # A file object whose position cannot be asked: joblib writes no
     # alignment padding, as joblib before 1.2 did.
