@@ -456,15 +456,12 @@ hash_slot(uint64_t key, size_t cap)
 	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
 }
 
-/* The memo slot for key, or NULL when key is not stored. */
+/* The hashed value of key, or NULL when key is not there. */
 static struct pk_val *
-memo_find(struct pk_memo *m, uint64_t key)
+hash_find(struct pk_memo *m, uint64_t key)
 {
 	size_t i;
 
-	if (key < m->dense_cap)
-		return key < m->dense_init && m->dense[key].tag != PK_EMPTY ?
-		    &m->dense[key] : NULL;
 	if (m->hcap == 0)
 		return NULL;
 	for (i = hash_slot(key, m->hcap); m->hvals[i].tag != PK_EMPTY;
@@ -514,6 +511,40 @@ hash_insert(struct pk_memo *m, uint64_t key, const struct pk_val *v)
 }
 
 /*
+ * Stores v in dense slot key, packed, or in big when it does not pack
+ * (reusing the big entry the slot had, so that overwrites do not grow it).
+ */
+static int
+dense_store(struct pk_memo *m, uint64_t key, const struct pk_val *v)
+{
+	uint64_t e, old = m->dense[key];
+	size_t i;
+	void *p;
+
+	if (pk_memo_pack(v, &e)) {
+		m->dense[key] = e;
+		return 0;
+	}
+	if ((old & 7) == PK_ME_BIG) {
+		i = (size_t)(old >> 3);
+	} else {
+		if (m->nbig == m->cap_big) {
+			size_t ncap = m->cap_big ? m->cap_big * 2 : 64;
+
+			if ((p = realloc(m->big, ncap * sizeof(*m->big))) ==
+			    NULL)
+				return PAL_ERR_NOMEM;
+			m->big = p;
+			m->cap_big = ncap;
+		}
+		i = m->nbig++;
+	}
+	pk_val_copy(&m->big[i], v);
+	m->dense[key] = (uint64_t)i << 3 | PK_ME_BIG;
+	return 0;
+}
+
+/*
  * Makes dense slot key usable.  Slots past dense_init are empty without
  * being written, so that memory is touched only as ids are used.
  */
@@ -522,27 +553,46 @@ dense_touch(struct pk_memo *m, uint64_t key)
 {
 	if (key < m->dense_init)
 		return;
-	/* The slot itself is written by the caller; only a gap is cleared. */
-	if (key > m->dense_init)
-		memset(m->dense + m->dense_init, 0,
-		    ((size_t)key - m->dense_init) * sizeof(*m->dense));
-	m->dense[key].tag = PK_EMPTY;
+	memset(m->dense + m->dense_init, 0,
+	    ((size_t)key + 1 - m->dense_init) * sizeof(*m->dense));
 	m->dense_init = (size_t)key + 1;
 }
 
-/*
- * Grows the dense array to cover key, moving hashed ids it now covers.
- * The hash table is rebuilt without them.
- */
+/* Moves the hashed ids the dense array now covers into it. */
+static int
+rehash_into_dense(struct pk_memo *m)
+{
+	uint64_t *ok = m->hkeys;
+	struct pk_val *ov = m->hvals;
+	size_t j, oldcap = m->hcap;
+	int r = 0;
+
+	m->hkeys = NULL;
+	m->hvals = NULL;
+	m->hcap = m->hused = 0;
+	for (j = 0; j < oldcap && r == 0; j++) {
+		if (ov[j].tag == PK_EMPTY)
+			continue;
+		if (ok[j] < m->dense_cap) {
+			dense_touch(m, ok[j]);
+			r = dense_store(m, ok[j], &ov[j]);
+		} else {
+			r = hash_insert(m, ok[j], &ov[j]);
+		}
+	}
+	free(ok);
+	free(ov);
+	return r;
+}
+
+/* Grows the dense array to cover key. */
 static int
 dense_grow(struct pk_vm *vm, uint64_t key)
 {
 	struct pk_memo *m = &vm->memo;
-	size_t ncap = m->dense_cap ? m->dense_cap * 2 : 64, j, oldcap;
+	size_t ncap = m->dense_cap ? m->dense_cap * 2 : 64;
 	size_t most = 2 * (size_t)vm->cx->max_memo + 1024;
-	uint64_t *ok = m->hkeys;
-	struct pk_val *ov = m->hvals, *p;
-	int r = 0;
+	uint64_t *p;
 
 	while (ncap <= key)
 		ncap *= 2;
@@ -562,25 +612,29 @@ dense_grow(struct pk_vm *vm, uint64_t key)
 	else
 		m->dense = p;
 	m->dense_cap = ncap;
-	if (m->hused == 0)
-		return 0;
-	oldcap = m->hcap;
-	m->hkeys = NULL;
-	m->hvals = NULL;
-	m->hcap = m->hused = 0;
-	for (j = 0; j < oldcap && r == 0; j++) {
-		if (ov[j].tag == PK_EMPTY)
-			continue;
-		if (ok[j] < ncap) {
-			dense_touch(m, ok[j]);
-			m->dense[ok[j]] = ov[j];
-		}
+	return m->hused == 0 ? 0 : rehash_into_dense(m);
+}
+
+int
+pal_pickle_memo_get(struct pk_vm *vm, uint64_t key, struct pk_val *out)
+{
+	struct pk_memo *m = &vm->memo;
+	const struct pk_val *h;
+	uint64_t e;
+
+	if (key < m->dense_cap) {
+		if (key >= m->dense_init || (e = m->dense[key]) == 0)
+			return 0;
+		if ((e & 7) == PK_ME_BIG)
+			pk_val_copy(out, &m->big[e >> 3]);
 		else
-			r = hash_insert(m, ok[j], &ov[j]);
+			pk_memo_unpack(e, out);
+		return 1;
 	}
-	free(ok);
-	free(ov);
-	return r;
+	if ((h = hash_find(m, key)) == NULL)
+		return 0;
+	pk_val_copy(out, h);
+	return 1;
 }
 
 /*
@@ -589,9 +643,11 @@ dense_grow(struct pk_vm *vm, uint64_t key)
  * unpickler.  The new value replaces the old, as in CPython.
  */
 static int
-memo_overwrite(struct pk_vm *vm, struct pk_val *slot, uint64_t key,
+memo_overwrite(struct pk_vm *vm, uint64_t key, const struct pk_val *old,
     const struct pk_val *v)
 {
+	struct pk_memo *m = &vm->memo;
+	struct pk_val *h;
 	int r = 0;
 
 	if (!vm->cx->memo_reported) {
@@ -602,8 +658,14 @@ memo_overwrite(struct pk_vm *vm, struct pk_val *slot, uint64_t key,
 	}
 	/* v is referenced before the old value goes: they may be one. */
 	pal_pickle_ref(vm, v);
-	pal_pickle_unref(vm, slot);
-	pk_val_copy(slot, v);
+	pal_pickle_unref(vm, old);
+	if (key < m->dense_cap) {
+		if (dense_store(m, key, v) != 0)
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+	} else if ((h = hash_find(m, key)) != NULL) {
+		pk_val_copy(h, v);
+	}
 	return r;
 }
 
@@ -611,11 +673,11 @@ int
 pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 {
 	struct pk_memo *m = &vm->memo;
-	struct pk_val *slot = memo_find(m, key);
+	struct pk_val old;
 	int r = 0;
 
-	if (slot != NULL)
-		return memo_overwrite(vm, slot, key, v);
+	if (pal_pickle_memo_get(vm, key, &old))
+		return memo_overwrite(vm, key, &old, v);
 	if (m->count >= vm->cx->max_memo)
 		return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 		    "more than %u memo entries", vm->cx->max_memo);
@@ -623,7 +685,7 @@ pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 		r = dense_grow(vm, key);
 	if (r == 0 && key < m->dense_cap) {
 		dense_touch(m, key);
-		pk_val_copy(&m->dense[key], v);
+		r = dense_store(m, key, v);
 	} else if (r == 0) {
 		r = hash_insert(m, key, v);
 	}
@@ -634,18 +696,13 @@ pal_pickle_memo_put(struct pk_vm *vm, uint64_t key, const struct pk_val *v)
 	return 0;
 }
 
-const struct pk_val *
-pal_pickle_memo_get(struct pk_vm *vm, uint64_t key)
-{
-	return memo_find(&vm->memo, key);
-}
-
 void
 pal_pickle_memo_reset(struct pk_vm *vm)
 {
 	struct pk_memo *m = &vm->memo;
 
 	m->dense_init = 0;
+	m->nbig = 0;
 	if (m->hvals != NULL)
 		memset(m->hvals, 0, m->hcap * sizeof(*m->hvals));
 	m->hused = 0;
@@ -661,6 +718,7 @@ pal_pickle_memo_free(struct pk_vm *vm)
 		munmap(m->map, m->maplen);
 	else
 		free(m->dense);
+	free(m->big);
 	free(m->hkeys);
 	free(m->hvals);
 	memset(m, 0, sizeof(*m));

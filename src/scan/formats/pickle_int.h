@@ -265,9 +265,26 @@ struct pk_ctx {
 	unsigned npayloads;
 };
 
-/* Memo: ids below dense_cap in an array, sparse ids in a hash table. */
+/*
+ * Memo: ids below dense_cap in an array, sparse ids in a hash table.
+ * Entries of the array are 8 bytes, half a value: a kind in the low three
+ * bits and the value packed above (a node or global index, a scalar, or a
+ * span of up to 16 KiB below 1 TiB), or an index into big for a value
+ * that does not pack.  Millions of memoized strings are common.
+ */
+enum {
+	PK_ME_EMPTY = 0,
+	PK_ME_NODE,
+	PK_ME_GLOBAL,
+	PK_ME_SCALAR,
+	PK_ME_SPAN,
+	PK_ME_BIG,
+};
+
 struct pk_memo {
-	struct pk_val *dense;
+	uint64_t *dense;
+	struct pk_val *big;	/* values that do not pack */
+	size_t nbig, cap_big;
 	void *map;		/* the mapping dense lies in, or NULL */
 	size_t maplen;
 	size_t dense_cap;
@@ -369,9 +386,77 @@ void pal_pickle_heap_reset(struct pk_vm *vm);
 void pal_pickle_heap_free(struct pk_vm *vm);
 int pal_pickle_memo_put(struct pk_vm *vm, uint64_t key,
     const struct pk_val *v);
-const struct pk_val *pal_pickle_memo_get(struct pk_vm *vm, uint64_t key);
+int pal_pickle_memo_get(struct pk_vm *vm, uint64_t key, struct pk_val *out);
 void pal_pickle_memo_reset(struct pk_vm *vm);
 void pal_pickle_memo_free(struct pk_vm *vm);
+
+/* Packs v into a memo entry; 0 if it does not fit. */
+static inline int
+pk_memo_pack(const struct pk_val *v, uint64_t *e)
+{
+	uint64_t len, code;
+
+	switch (v->tag) {
+	case PK_NODE:
+		*e = v->u.ref << 3 | PK_ME_NODE;
+		return 1;
+	case PK_GLOBAL:
+		*e = v->u.ref << 3 | PK_ME_GLOBAL;
+		return 1;
+	case PK_STR:
+	case PK_BYTES:
+	case PK_BYTEARRAY:
+	case PK_BIGINT:
+		len = pk_span_len(v);
+		if (len >= (1u << 14) || v->u.off >= (uint64_t)1 << 40)
+			return 0;
+		code = v->tag == PK_STR ? 0 : v->tag == PK_BYTES ? 1 :
+		    v->tag == PK_BYTEARRAY ? 2 : 3;
+		*e = PK_ME_SPAN | code << 3 | (uint64_t)v->form << 5 |
+		    len << 8 | v->u.off << 22;
+		return 1;
+	default:
+		/* Scalars: the tag, and an int of up to 56 bits. */
+		if (v->u.i < -((int64_t)1 << 55) || v->u.i >= (int64_t)1 << 55)
+			return 0;
+		*e = PK_ME_SCALAR | (uint64_t)v->tag << 3 |
+		    (uint64_t)v->u.i << 8;
+		return 1;
+	}
+}
+
+/* Unpacks a memo entry that is not PK_ME_EMPTY or PK_ME_BIG. */
+static inline void
+pk_memo_unpack(uint64_t e, struct pk_val *v)
+{
+	static const uint8_t span_tags[4] = { PK_STR, PK_BYTES, PK_BYTEARRAY,
+	    PK_BIGINT };
+
+	v->form = 0;
+	v->hi = 0;
+	v->lo = 0;
+	switch (e & 7) {
+	case PK_ME_NODE:
+		v->tag = PK_NODE;
+		v->u.ref = e >> 3;
+		break;
+	case PK_ME_GLOBAL:
+		v->tag = PK_GLOBAL;
+		v->u.ref = e >> 3;
+		break;
+	case PK_ME_SPAN:
+		v->tag = span_tags[(e >> 3) & 3];
+		v->form = (uint8_t)((e >> 5) & 7);
+		v->lo = (uint32_t)((e >> 8) & 0x3fff);
+		v->u.off = e >> 22;
+		break;
+	default:
+		v->tag = (uint8_t)((e >> 3) & 31);
+		/* Sign-extend the 56-bit int from the top bits. */
+		v->u.i = (int64_t)(e & ~(uint64_t)0xff) / 256;
+		break;
+	}
+}
 
 /* Values are counted references only when they are nodes. */
 static inline struct pk_node *

@@ -540,6 +540,20 @@ op_unicode(struct pk_vm *vm)
 	return push_span(vm, PK_STR, form, off, n);
 }
 
+/* Short ASCII text, most names and keys, needs no further check. */
+static int
+short_ascii(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	size_t i;
+
+	if (n > 16)
+		return 0;
+	for (i = 0; i < n; i++)
+		acc |= p[i];
+	return acc < 0x80;
+}
+
 /* Counted strings, bytes, bytearrays: nb bytes of length, then data. */
 static int
 op_counted(struct pk_vm *vm, size_t nb, uint8_t tag, uint8_t form)
@@ -553,8 +567,8 @@ op_counted(struct pk_vm *vm, size_t nb, uint8_t tag, uint8_t form)
 	off = vm->cur.off;
 	if ((r = rd(vm, size, &p)) != 0)
 		return r;
-	if (tag == PK_STR && form == PK_F_UTF8 && !pal_pickle_utf8_ok(p, size,
-	    1))
+	if (tag == PK_STR && form == PK_F_UTF8 && !short_ascii(p, size) &&
+	    !pal_pickle_utf8_ok(p, size, 1))
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "'utf-8' codec can't decode the string");
 	return push_span(vm, tag, form, off, size);
@@ -820,28 +834,48 @@ op_binpersid(struct pk_vm *vm)
 static int
 memo_push(struct pk_vm *vm, uint64_t key)
 {
-	const struct pk_val *v;
+	struct pk_memo *m = &vm->memo;
+	struct pk_val *p, v;
+	uint64_t e;
+	int r;
 
-	/* Picklers number the memo densely: look there first. */
-	if (key < vm->memo.dense_init && vm->memo.dense[key].tag != PK_EMPTY)
-		v = &vm->memo.dense[key];
-	else
-		v = pal_pickle_memo_get(vm, key);
-
-	if (v == NULL)
+	/* Picklers number the memo densely: unpack straight onto the stack. */
+	if (key < m->dense_init && ((e = m->dense[key]) & 7) != PK_ME_EMPTY &&
+	    (e & 7) != PK_ME_BIG) {
+		if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0)
+			return r;
+		p = &vm->stack[vm->nstack++];
+		pk_memo_unpack(e, p);
+		pal_pickle_ref(vm, p);
+		return 0;
+	}
+	if (!pal_pickle_memo_get(vm, key, &v))
 		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
 		    "memo value not found at index %llu",
 		    (unsigned long long)key);
-	pal_pickle_ref(vm, v);
-	return push(vm, v);
+	pal_pickle_ref(vm, &v);
+	return push(vm, &v);
 }
 
 static int
 memo_store(struct pk_vm *vm, uint64_t key)
 {
+	struct pk_memo *m = &vm->memo;
+	const struct pk_val *v;
+
 	if (vm->nstack <= vm->fence)
 		return underflow(vm);
-	return pal_pickle_memo_put(vm, key, &vm->stack[vm->nstack - 1]);
+	v = &vm->stack[vm->nstack - 1];
+	/* The next id of a dense memo, the usual case: slots from
+	 * dense_init on are empty, so nothing is overwritten. */
+	if (key == m->dense_init && key < m->dense_cap &&
+	    m->count < vm->cx->max_memo && pk_memo_pack(v, &m->dense[key])) {
+		pal_pickle_ref(vm, v);
+		m->dense_init++;
+		m->count++;
+		return 0;
+	}
+	return pal_pickle_memo_put(vm, key, v);
 }
 
 /* The decimal id of GET and PUT (PyLong_FromString base 10). */
