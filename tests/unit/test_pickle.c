@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "scan_int.h"
+#include "pickle_int.h"
 
 struct fixture {
 	struct pal_policy *policy;
@@ -99,6 +100,41 @@ load(const char *rel, size_t *len)
 	fclose(fp);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* A growable byte string for building streams in tests. */
+struct bytes {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void
+put(struct bytes *b, const void *data, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+}
+
+#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* A counted opcode: op, a 4-byte little-endian length, n copies of c. */
+static void
+put_counted(struct bytes *b, uint8_t op, size_t n, uint8_t c)
+{
+	uint8_t h[5] = { op, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+	    (uint8_t)(n >> 24) };
+	uint8_t *fill = malloc(n);
+
+	assert_non_null(fill);
+	memset(fill, c, n);
+	put(b, h, 5);
+	put(b, fill, n);
+	free(fill);
 }
 
 static size_t
@@ -360,12 +396,72 @@ test_memo(void **state)
 	assert_error(SCAN(f, "p1\n."), "stack underflow");
 	assert_error(SCAN(f, "(q\x01."), "unexpected MARK");
 	assert_error(SCAN(f, "g99999999999999999999\n."), "too large");
+	/* A name too long to pack goes aside and comes back whole. */
+	{
+		struct bytes b = { NULL, 0, 0 };
+
+		PUT(&b, "\x80\x04");
+		put_counted(&b, 'X', 20000, 'm');
+		PUT(&b, "q\x05" "0\x8c\x01xq\x06" "0h\x05h\x06\x93.");
+		s = scan(f, b.p, b.n);
+		assert_found(s, "pickle.unknown-global", -1, "mmmm");
+		free(b.p);
+	}
 	/* An id reused: reported, and the later value is what GET reads. */
 	s = SCAN(f, "\x80\x02K\x01q\x00" "0K\x02q\x00" "0h\x00.");
 	assert_found(s, "pickle.memo-overwrite", 9, "memo entry 0");
 	/* BINPUT 1 then MEMOIZE: MEMOIZE's id is the count, 1 again. */
 	s = SCAN(f, "\x80\x04K\x01q\x01" "0K\x02\x94" "0h\x01.");
 	assert_found(s, "pickle.memo-overwrite", 9, "MEMOIZE");
+}
+
+/* Memo entries pack into 8 bytes exactly, or say they do not. */
+static void
+test_memo_pack(void **state)
+{
+	static const struct {
+		uint8_t tag, form;
+		uint64_t len;
+		int64_t i;
+		int fits;
+	} cases[] = {
+		{ PK_NONE, 0, 0, 0, 1 }, { PK_BOOL, 0, 0, 1, 1 },
+		{ PK_INT, 0, 0, -1, 1 }, { PK_INT, 0, 0, 0, 1 },
+		{ PK_INT, 0, 0, ((int64_t)1 << 55) - 1, 1 },
+		{ PK_INT, 0, 0, -((int64_t)1 << 55), 1 },
+		{ PK_INT, 0, 0, (int64_t)1 << 55, 0 },
+		{ PK_INT, 0, 0, -((int64_t)1 << 55) - 1, 0 },
+		{ PK_INT, 0, 0, INT64_MIN, 0 },
+		{ PK_STR, PK_F_RAWESC, 16383, ((int64_t)1 << 40) - 1, 1 },
+		{ PK_STR, PK_F_UTF8, 16384, 0, 0 },
+		{ PK_BYTES, 0, 0, (int64_t)1 << 40, 0 },
+		{ PK_BYTEARRAY, 0, 7, 12345, 1 },
+		{ PK_BIGINT, PK_F_LONGTEXT, 30, 99, 1 },
+		{ PK_GLOBAL, 0, 0, 65535, 1 }, { PK_NODE, 0, 0, 4194303, 1 },
+	};
+	struct pk_val v, w;
+	uint64_t e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&v, 0, sizeof(v));
+		v.tag = cases[i].tag;
+		v.form = cases[i].form;
+		v.lo = (uint32_t)cases[i].len;
+		v.hi = (uint16_t)(cases[i].len >> 32);
+		v.u.i = cases[i].i;
+		if (pk_memo_pack(&v, &e) != cases[i].fits)
+			fail_msg("case %zu: packs %d", i, !cases[i].fits);
+		if (!cases[i].fits)
+			continue;
+		assert_int_not_equal(e & 7, PK_ME_EMPTY);
+		memset(&w, 0xaa, sizeof(w));
+		pk_memo_unpack(e, &w);
+		if (w.tag != v.tag || w.form != v.form || w.lo != v.lo ||
+		    w.hi != v.hi || w.u.i != v.u.i)
+			fail_msg("case %zu: round trip differs", i);
+	}
 }
 
 /* PROTO, FRAME, buffers, EXT and invalid opcodes. */
@@ -707,41 +803,6 @@ test_limits(void **state)
 	free(buf);
 }
 
-/* A growable byte string for building streams in tests. */
-struct bytes {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void
-put(struct bytes *b, const void *data, size_t n)
-{
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
-}
-
-#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-/* A counted opcode: op, a 4-byte little-endian length, n copies of c. */
-static void
-put_counted(struct bytes *b, uint8_t op, size_t n, uint8_t c)
-{
-	uint8_t h[5] = { op, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
-	    (uint8_t)(n >> 24) };
-	uint8_t *fill = malloc(n);
-
-	assert_non_null(fill);
-	memset(fill, c, n);
-	put(b, h, 5);
-	put(b, fill, n);
-	free(fill);
-}
-
 /*
  * A value stored once and used again and again through the memo must not
  * cost its length at each use: these streams would take hours if it did.
@@ -872,6 +933,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
+		cmocka_unit_test(test_memo_pack),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_globals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malicious_manifest, setup,
