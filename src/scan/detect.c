@@ -33,6 +33,8 @@ static const char *const format_names[PAL_FMT_COUNT] = {
 	[PAL_FMT_TF_SAVEDMODEL] = "tf-savedmodel",
 	[PAL_FMT_HDF5] = "hdf5",
 	[PAL_FMT_JSON] = "json",
+	[PAL_FMT_JINJA] = "jinja",
+	[PAL_FMT_TF_SAVEDMODEL_TEXT] = "tf-savedmodel-text",
 };
 
 const char *
@@ -152,7 +154,13 @@ is_json(const uint8_t *d, size_t len)
 	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
 	    d[i] == '\r'))
 		i++;
-	return i < len && d[i] == '{';
+	if (i >= len || d[i] != '{')
+		return 0;
+	/* An object opens with a key or closes: "{%" and "{{" are Jinja. */
+	for (i++; i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
+	    d[i] == '\r'); i++)
+		;
+	return i < len && (d[i] == '"' || d[i] == '}');
 }
 
 /* The superblock may follow a user block of 512, 1024, 2048, ... bytes. */
@@ -237,6 +245,49 @@ is_text(const uint8_t *d, size_t len)
 	return 1;
 }
 
+/*
+ * A SavedModel in protobuf text format: after blank lines and '#'
+ * comments, the first field of a SavedModel message.
+ */
+static int
+is_savedmodel_text(const uint8_t *d, size_t len)
+{
+	static const char *const first[] = { "saved_model_schema_version",
+		"meta_graphs" };
+	size_t i = 0, k, n;
+
+	for (;;) {
+		while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
+		    d[i] == '\r'))
+			i++;
+		if (i >= len || d[i] != '#')
+			break;
+		while (i < len && d[i] != '\n')
+			i++;
+	}
+	for (k = 0; k < sizeof(first) / sizeof(first[0]); k++) {
+		n = strlen(first[k]);
+		if (len - i > n && memcmp(d + i, first[k], n) == 0 &&
+		    (d[i + n] == ':' || d[i + n] == ' ' || d[i + n] == '{' ||
+		    d[i + n] == '\t'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Text that holds a Jinja statement or expression delimiter: a chat
+ * template file.  Templates are small; a large text with braces is a
+ * document, not a template.
+ */
+static int
+is_jinja(const uint8_t *d, size_t len)
+{
+	if (len > ((size_t)1 << 20))
+		return 0;
+	return memmem(d, len, "{%", 2) != NULL || memmem(d, len, "{{", 2) != NULL;
+}
+
 enum pal_format
 pal_detect(const uint8_t *data, size_t len)
 {
@@ -269,7 +320,12 @@ pal_detect(const uint8_t *data, size_t len)
 		return PAL_FMT_HDF5;
 	if (pal_detect_zip_trailer(data, len))
 		return PAL_FMT_ZIP;
-	if (is_text(data, len))
+	if (is_text(data, len)) {
+		if (is_savedmodel_text(data, len))
+			return PAL_FMT_TF_SAVEDMODEL_TEXT;
+		if (is_jinja(data, len))
+			return PAL_FMT_JINJA;
 		return PAL_FMT_TEXT;
+	}
 	return PAL_FMT_UNKNOWN;
 }

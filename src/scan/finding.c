@@ -207,6 +207,25 @@ pal_scan_find_at(struct pal_scan *s, const struct pal_scan_item *it,
 	return r;
 }
 
+void
+pal_scan_retract(struct pal_scan *s, const struct pal_scan_item *it,
+    size_t mark)
+{
+	struct pal_scan_result *res = &s->results[it->result];
+
+	while (s->nfindings > mark) {
+		struct pal_finding *f = &s->findings[--s->nfindings];
+
+		free(f->name);
+		free(f->location);
+		free(f->reason);
+	}
+	res->nfindings = 0;
+	res->dropped = 0;
+	if (res->status == PAL_ITEM_FINDINGS)
+		res->status = PAL_ITEM_CLEAN;
+}
+
 size_t
 pal_scan_nresults(const struct pal_scan *s)
 {

@@ -317,6 +317,8 @@ dispatcher(enum pal_format f)
 	case PAL_FMT_TF_SAVEDMODEL:	return pal_fmt_savedmodel;
 	case PAL_FMT_HDF5:		return pal_fmt_hdf5;
 	case PAL_FMT_JSON:		return pal_fmt_json;
+	case PAL_FMT_JINJA:		return pal_fmt_jinja;
+	case PAL_FMT_TF_SAVEDMODEL_TEXT:	return pal_fmt_savedmodel_text;
 	default:			return NULL;
 	}
 }

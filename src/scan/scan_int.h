@@ -41,6 +41,8 @@ enum pal_format {
 	PAL_FMT_TF_SAVEDMODEL,	/* saved_model.pb */
 	PAL_FMT_HDF5,
 	PAL_FMT_JSON,		/* HF config, tokenizer config, Keras config */
+	PAL_FMT_JINJA,		/* a template file: chat_template.jinja */
+	PAL_FMT_TF_SAVEDMODEL_TEXT,	/* saved_model.pbtxt */
 	PAL_FMT_COUNT
 };
 
@@ -152,6 +154,15 @@ int pal_scan_find_at(struct pal_scan *s, const struct pal_scan_item *it,
 	__attribute__((format(printf, 5, 6)));
 
 /*
+ * Withdraws every finding made since the session had mark findings; all
+ * of them must belong to item it, which had none before mark (for a
+ * scanner that learns only at the end that its input was not of its
+ * format after all).
+ */
+void pal_scan_retract(struct pal_scan *s, const struct pal_scan_item *it,
+    size_t mark);
+
+/*
  * Scans data (not owned; must outlive the call) as a member of parent
  * named member.  Detects its format, checks the depth limit, dispatches,
  * and records the outcome in the member's own result.  Returns 0 even
@@ -219,6 +230,9 @@ int pal_fmt_onnx(struct pal_scan *s, const struct pal_scan_item *it);
 int pal_fmt_savedmodel(struct pal_scan *s, const struct pal_scan_item *it);
 int pal_fmt_hdf5(struct pal_scan *s, const struct pal_scan_item *it);
 int pal_fmt_json(struct pal_scan *s, const struct pal_scan_item *it);
+int pal_fmt_jinja(struct pal_scan *s, const struct pal_scan_item *it);
+int pal_fmt_savedmodel_text(struct pal_scan *s,
+    const struct pal_scan_item *it);
 
 extern const struct pal_rule pal_rules_scan[];
 extern const struct pal_rule pal_rules_pickle[];

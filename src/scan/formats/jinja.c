@@ -4044,3 +4044,29 @@ out:
 	ctx_free(&J);
 	return r;
 }
+
+/*
+ * A template file (chat_template.jinja, or any text with Jinja
+ * delimiters).  Text that Jinja would refuse to compile cannot run: such
+ * a file is text that happens to hold braces (a README showing template
+ * syntax), so whatever the check noticed before the syntax error is
+ * withdrawn and the file is listed as skipped.
+ */
+int
+pal_fmt_jinja(struct pal_scan *s, const struct pal_scan_item *it)
+{
+	struct pal_scan_result *res;
+	size_t mark = s->nfindings;
+	int r;
+
+	r = pal_jinja_check(s, it, "template", (const char *)it->data, it->len);
+	if (r != PAL_ERR_FORMAT && r != PAL_ERR_LIMIT)
+		return r;
+	pal_scan_retract(s, it, mark);
+	res = &s->results[it->result];
+	free(res->detail);
+	res->detail = strdup("text with template delimiters that Jinja would "
+	    "not compile; not a template");
+	res->status = PAL_ITEM_SKIPPED;
+	return res->detail == NULL ? PAL_ERR_NOMEM : 0;
+}

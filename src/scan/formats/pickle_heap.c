@@ -200,7 +200,8 @@ items_alloc(struct pk_vm *vm, size_t cap)
 	if (c < 0)
 		return malloc(cap * sizeof(struct pk_val));
 	if ((p = vm->slab.free[c]) != NULL) {
-		memcpy(&vm->slab.free[c], p, sizeof(p));
+		/* The next free array's address is kept in this one's bytes. */
+		memcpy(&vm->slab.free[c], (const void *)p, sizeof(struct pk_val *));
 		return p;
 	}
 	return slab_carve(vm, cap * sizeof(struct pk_val));
@@ -218,7 +219,7 @@ items_free(struct pk_vm *vm, struct pk_val *p, size_t cap)
 		return;
 	}
 	/* The free list is linked through the array's first bytes. */
-	memcpy(p, &vm->slab.free[c], sizeof(p));
+	memcpy((void *)p, &vm->slab.free[c], sizeof(struct pk_val *));
 	vm->slab.free[c] = p;
 }
 

@@ -1,0 +1,34 @@
+#!/bin/bash
+# formats.sh - detection across formats, from the command line: template
+# files, text that only looks like a template, and polyglots that loaders
+# read in different ways.
+. "$(dirname "$0")/common.bash"
+
+# A chat template file is a template; a README with braces is not.
+printf '{%% for m in messages %%}{{ m["content"] }}{%% endfor %%}' >"$TMP/chat_template.jinja"
+expect_exit 0 "benign chat_template.jinja" -- "$PALISADE" scan --json "$TMP/chat_template.jinja"
+expect_grep '"format": "jinja"' "$TMP/out" "template detected from content"
+printf '{{ cycler.__init__.__globals__.os.popen("id").read() }}\n' >"$TMP/chat_template.jinja"
+expect_exit 1 "hostile chat_template.jinja" -- "$PALISADE" scan "$TMP/chat_template.jinja"
+expect_grep "jinja.sandbox-escape" "$TMP/out" "sandbox escape named"
+printf 'Write {{ name }} in templates; {%% unclosed\n' >"$TMP/README.md"
+expect_exit 0 "README with braces" -- "$PALISADE" scan "$TMP/README.md"
+expect_grep "not a template" "$TMP/out" "README listed as text"
+
+# A pickle with a zip appended: torch.load reads the pickle, zipfile the
+# zip.  Both must be scanned.
+$PY - "$TMP/poly.bin" <<'PYEOF'
+import io, pickle, sys, zipfile
+class E:
+    def __reduce__(self):
+        import os
+        return (os.system, ("id",))
+z = io.BytesIO()
+with zipfile.ZipFile(z, "w") as f:
+    f.writestr("archive/data.pkl", pickle.dumps(E(), 2))
+open(sys.argv[1], "wb").write(pickle.dumps({"ok": 1}, 2) + z.getvalue())
+PYEOF
+expect_exit 1 "pickle with a zip behind it" -- "$PALISADE" scan "$TMP/poly.bin"
+expect_grep "<zip view>!archive/data.pkl" "$TMP/out" "the zip view is scanned"
+expect_grep "posix.system\|os.system" "$TMP/out" "payload in the zip view found"
+finish
