@@ -31,4 +31,24 @@ PYEOF
 expect_exit 1 "pickle with a zip behind it" -- "$PALISADE" scan "$TMP/poly.bin"
 expect_grep "<zip view>!archive/data.pkl" "$TMP/out" "the zip view is scanned"
 expect_grep "posix.system\|os.system" "$TMP/out" "payload in the zip view found"
+
+# TorchScript archives: their pickles go to torch's C++ unpickler, which
+# resolves __torch__ classes and torch.jit._pickle builders; real ones are
+# clean, and a Python global in them is still found.
+for f in torchscript_scripted.pt torchscript_traced.pt; do
+	expect_exit 0 "benign TorchScript $f" -- "$PALISADE" scan "$PAL_SRC/tests/data/zip/$f"
+done
+$PY - "$PAL_SRC/tests/data/zip/torchscript_scripted.pt" "$TMP/ts_evil.pt" <<'PYEOF'
+import sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+evil = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R."
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+    for i in zin.infolist():
+        data = zin.read(i)
+        if i.filename.endswith("/data.pkl"):
+            data = evil
+        zout.writestr(i, data)
+PYEOF
+expect_exit 1 "TorchScript archive with a Python global" -- "$PALISADE" scan "$TMP/ts_evil.pt"
+expect_grep "posix.system" "$TMP/out" "global in a TorchScript pickle named"
 finish

@@ -483,6 +483,31 @@ pal_pickle_report_call(struct pk_vm *vm, uint32_t gref, const char *verb)
 	    g->why != NULL ? g->why : "not on the allowlist");
 }
 
+/*
+ * Names that only TorchScript's C++ unpickler resolves, in a pickle of a
+ * TorchScript archive (torch/csrc/jit/serialization/unpickler.cpp,
+ * readGlobal): classes compiled from the archive's code/ (module
+ * "__torch__" or "__torch__.*", whose source the zip scanner checks), and
+ * the list and tensor builders of torch.jit._pickle.  That unpickler
+ * refuses every other name it does not know, so nothing here reaches
+ * Python's import machinery.
+ */
+static int
+torchscript_global(const struct pk_ctx *cx, const char *mod, size_t mod_len,
+    const char *name, size_t name_len)
+{
+	static const char jit[] = "torch.jit._pickle";
+
+	if (cx->it == NULL || !(cx->it->hints & PAL_HINT_TORCHSCRIPT) ||
+	    !pal_pickle_dotted_ident(name, name_len) ||
+	    !pal_pickle_dotted_ident(mod, mod_len))
+		return 0;
+	if (mod_len == sizeof(jit) - 1 && memcmp(mod, jit, mod_len) == 0)
+		return memchr(name, '.', name_len) == NULL;
+	return mod_len >= 9 && memcmp(mod, "__torch__", 9) == 0 &&
+	    (mod_len == 9 || mod[9] == '.');
+}
+
 static void
 push_global(struct pk_val *out, uint32_t idx)
 {
@@ -519,7 +544,10 @@ pal_pickle_global(struct pk_vm *vm, const char *mod, size_t mod_len,
 		classify(g, mod, mod_len, name, name_len);
 		g->verdict = PAL_GLOBAL_UNKNOWN;
 		g->why = "module or name longer than any importable one";
-		if (!cx->probe && !over)
+		if (!cx->probe && !over && torchscript_global(cx, mod,
+		    mod_len, name, name_len))
+			g->verdict = PAL_GLOBAL_ALLOWED;
+		else if (!cx->probe && !over)
 			g->verdict = (uint8_t)pal_policy_judge(
 			    pal_scan_policy(cx->s), mod, mod_len, name,
 			    name_len, &g->why);
