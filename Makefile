@@ -6,6 +6,7 @@
 #   make fuzz    run every fuzz target for FUZZ_SECONDS each
 #   make bench   run the benchmarks in bench/
 
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 5

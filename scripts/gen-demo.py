@@ -90,8 +90,8 @@ def malicious(out):
     def short(s):
         return b"\x8c" + bytes([len(s)]) + s
     write(os.path.join(out, "dotted.pkl"),
-          b"\x80\x04" + short(b"numpy") + b"\x94" +
-          short(b"testing._private.utils.os.system") + b"\x94" +
+          b"\x80\x04" + short(b"numpy") + b"\x940" +
+          short(b"testing._private.utils.os.system") + b"\x940" +
           b"h\x00h\x01\x93" + short(b"id") + b"\x85R.")
     # 5. A NumPy object array whose pickle calls exec.
     hdr = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
