@@ -11,7 +11,9 @@
  * scanner checks every node in the graph and every node of every library
  * function against a list of ops that reach outside the tensor world:
  * Python calls, file reads and writes, network, tfdbg, nested graphs.
- * docs/formats/savedmodel.md lists them with the reason for each.
+ * docs/formats/savedmodel.md lists them with the reason for each.  The
+ * table and the verdicts are shared with the text-format reader
+ * (savedmodel_text.c) through savedmodel_int.h.
  *
  * Checkpoint ops (SaveV2, RestoreV2, MergeV2Checkpoints...) are what the
  * saver is made of, so they are expected in the saver's machinery: nodes
@@ -37,6 +39,7 @@
 #include <string.h>
 
 #include "protobuf.h"
+#include "savedmodel_int.h"
 #include "scan_int.h"
 
 const struct pal_rule pal_rules_savedmodel[] = {
@@ -73,9 +76,6 @@ const struct pal_rule pal_rules_savedmodel[] = {
 	{ NULL, 0, NULL },
 };
 
-/* Library functions beyond this are refused; large models have thousands. */
-#define TF_MAX_FUNCTIONS (1u << 18)
-
 #define PROBE_MAX_FIELDS (1u << 20)
 
 /* How an op is judged beyond its name. */
@@ -86,7 +86,7 @@ enum op_test {
 	OP_CHECKPOINT,		/* allowed inside the saver */
 };
 
-struct tf_op {
+struct pal_tf_op {
 	const char *name;
 	const char *rule;
 	enum op_test test;
@@ -99,7 +99,7 @@ struct tf_op {
  * There is no op that loads a library or runs a shell command: custom op
  * libraries are loaded by the Python program, not by the graph.
  */
-static const struct tf_op tf_ops[] = {
+static const struct pal_tf_op tf_ops[] = {
 	{ "PyFunc", "tf.python-op", OP_ALWAYS,
 	  "calls the Python function registered under its token" },
 	{ "PyFuncStateless", "tf.python-op", OP_ALWAYS,
@@ -458,12 +458,6 @@ struct tf_fn {
 	int saver;
 };
 
-/* The saver of one MetaGraphDef, by node names. */
-struct saver {
-	struct pal_pb_str save, restore;	/* node names, or empty */
-	struct pal_pb_str scope;		/* "save/" in TF1, or empty */
-};
-
 struct tf_ctx {
 	struct pal_scan *s;
 	const struct pal_scan_item *it;
@@ -471,7 +465,7 @@ struct tf_ctx {
 	struct tf_fn *fns;		/* sorted by name */
 	size_t nfns, cap;
 	size_t *queue;			/* functions to mark, nfns entries */
-	struct saver saver;
+	struct pal_tf_saver saver;
 };
 
 static int
@@ -535,27 +529,19 @@ fn_index(const struct tf_ctx *c, struct pal_pb_str name)
 	return -1;
 }
 
-/*
- * Reports a finding on a node.  where is "graph" or "function 'name'";
- * the reason is formatted here so that it can be cut to size.
- */
-static int
-report(struct tf_ctx *c, const char *rule, const char *where,
-    struct pal_pb_str name, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static int
-report(struct tf_ctx *c, const char *rule, const char *where,
-    struct pal_pb_str name, size_t off, const char *fmt, ...)
+int
+pal_tf_report(struct pal_scan *s, const struct pal_scan_item *it,
+    const char *rule, const char *where, struct pal_pb_str name,
+    const char *at, const char *fmt, ...)
 {
 	char qn[PAL_PB_QUOTE_MAX], loc[1024], reason[2048];
 	va_list ap;
 	int n;
 
 	/* Past the cap the driver only counts: spare the formatting. */
-	if (c->s->results[c->it->result].nfindings >=
-	    pal_scan_limits(c->s)->max_findings)
-		return pal_scan_find(c->s, c->it, rule, NULL, "%s", "");
+	if (s->results[it->result].nfindings >=
+	    pal_scan_limits(s)->max_findings)
+		return pal_scan_find(s, it, rule, NULL, "%s", "");
 	va_start(ap, fmt);
 	n = vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -564,17 +550,21 @@ report(struct tf_ctx *c, const char *rule, const char *where,
 	else if ((size_t)n >= sizeof(reason))
 		memcpy(reason + sizeof(reason) - 4, "...", 4);
 	/* where holds at most one quoted name: two and the words fit. */
-	_Static_assert(2 * PAL_PB_QUOTE_MAX + 16 + 64 < sizeof(loc),
+	_Static_assert(2 * PAL_PB_QUOTE_MAX + 16 + 64 + 64 < sizeof(loc),
 	    "location buffer too small for two quoted names");
-	snprintf(loc, sizeof(loc), "node '%s' in %s (offset %zu)",
-	    pal_pb_quote(qn, sizeof(qn), name), where, off);
-	return pal_scan_find(c->s, c->it, rule, loc, "%s", reason);
+	n = snprintf(loc, sizeof(loc), "node '%s' in %s (%s)",
+	    pal_pb_quote(qn, sizeof(qn), name), where, at);
+	if (n < 0)
+		loc[0] = '\0';
+	else if ((size_t)n >= sizeof(loc))
+		memcpy(loc + sizeof(loc) - 4, "...", 4);
+	return pal_scan_find(s, it, rule, loc, "%s", reason);
 }
 
-static const struct tf_op *
-op_lookup(struct pal_pb_str op)
+const struct pal_tf_op *
+pal_tf_op_lookup(struct pal_pb_str op)
 {
-	const struct tf_op *o;
+	const struct pal_tf_op *o;
 
 	for (o = tf_ops; o->name != NULL; o++)
 		if (pal_pb_str_eq(op, o->name))
@@ -624,18 +614,29 @@ node_attr_s(struct tf_ctx *c, struct pal_pb_msg nm, const char *key,
 	return r;
 }
 
-/*
- * Decides whether an op named in the table is reported, and under which
- * rule: PrintV2 to a file is a write, DecodeProtoV2 with the default or
- * inline descriptors reads nothing, checkpoint ops in the saver are fine.
- */
-static int
-judge_op(struct tf_ctx *c, struct pal_pb_msg nm, const struct tf_op *o,
-    int in_saver, const char **rule, const char **why)
+const char *
+pal_tf_op_attr(const struct pal_tf_op *o)
 {
-	struct pal_pb_str v;
-	int found, r;
+	switch (o->test) {
+	case OP_PRINT:
+		return "output_stream";
+	case OP_DESCRIPTOR:
+		return "descriptor_source";
+	case OP_ALWAYS:
+	case OP_CHECKPOINT:
+		break;
+	}
+	return NULL;
+}
 
+/*
+ * PrintV2 to a file is a write, DecodeProtoV2 with the default or inline
+ * descriptors reads nothing, checkpoint ops in the saver are fine.
+ */
+int
+pal_tf_op_judge(const struct pal_tf_op *o, int in_saver,
+    const struct pal_pb_str *attr, const char **rule, const char **why)
+{
 	*rule = o->rule;
 	*why = o->why;
 	switch (o->test) {
@@ -644,36 +645,49 @@ judge_op(struct tf_ctx *c, struct pal_pb_msg nm, const struct tf_op *o,
 	case OP_CHECKPOINT:
 		return !in_saver;
 	case OP_PRINT:
-		if ((r = node_attr_s(c, nm, "output_stream", &v, &found)) != 0)
-			return r;
-		if (pal_pb_str_prefix(v, "file://")) {
+		if (attr != NULL && pal_pb_str_prefix(*attr, "file://")) {
 			*rule = "tf.file-write";
 			*why = "appends its input to the file named by "
 			    "output_stream";
 		}
 		return 1;
 	case OP_DESCRIPTOR:
-		if ((r = node_attr_s(c, nm, "descriptor_source", &v,
-		    &found)) != 0)
-			return r;
-		return found && !pal_pb_str_eq(v, "local://") &&
-		    !pal_pb_str_prefix(v, "bytes://");
+		return attr != NULL && !pal_pb_str_eq(*attr, "local://") &&
+		    !pal_pb_str_prefix(*attr, "bytes://");
 	}
 	return 1;
 }
 
-/*
- * 1 if a graph node belongs to the saver: it is the save or restore node,
- * or, in TF1, it shares the name scope of the restore op ("save/").
- */
+/* The verdict on a node, with the attribute the op's test needs. */
 static int
-saver_node(const struct saver *sv, struct pal_pb_str name)
+judge_op(struct tf_ctx *c, struct pal_pb_msg nm, const struct pal_tf_op *o,
+    int in_saver, const char **rule, const char **why)
+{
+	const char *key = pal_tf_op_attr(o);
+	struct pal_pb_str v;
+	int found = 0, r;
+
+	if (key != NULL &&
+	    (r = node_attr_s(c, nm, key, &v, &found)) != 0)
+		return r;
+	return pal_tf_op_judge(o, in_saver, found ? &v : NULL, rule, why);
+}
+
+int
+pal_tf_saver_node(const struct pal_tf_saver *sv, struct pal_pb_str name)
 {
 	if (sv->scope.n > 0 && name.n > sv->scope.n &&
 	    memcmp(name.p, sv->scope.p, sv->scope.n) == 0)
 		return 1;
 	return (sv->save.n > 0 && pal_pb_str_same(name, sv->save)) ||
 	    (sv->restore.n > 0 && pal_pb_str_same(name, sv->restore));
+}
+
+int
+pal_tf_saver_endpoint(const struct pal_tf_saver *sv, struct pal_pb_str name)
+{
+	return pal_pb_str_same(name, sv->save) ||
+	    pal_pb_str_same(name, sv->restore);
 }
 
 /*
@@ -685,9 +699,9 @@ node_check(struct tf_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f, const char *where, int in_saver)
 {
 	struct pal_pb_str name = { NULL, 0 }, op = { NULL, 0 };
-	char qo[PAL_PB_QUOTE_MAX];
 	const char *rule, *why;
-	const struct tf_op *o;
+	char qo[PAL_PB_QUOTE_MAX], at[32];
+	const struct pal_tf_op *o;
 	struct pal_pb_msg nm, start;
 	struct pal_pb_field g;
 	int hn = 0, ho = 0, r;
@@ -705,13 +719,14 @@ node_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 		if (r != 0)
 			return r;
 	}
-	if (r < 0 || (o = op_lookup(op)) == NULL)
+	if (r < 0 || (o = pal_tf_op_lookup(op)) == NULL)
 		return r;
 	if (in_saver < 0)
-		in_saver = saver_node(&c->saver, name);
+		in_saver = pal_tf_saver_node(&c->saver, name);
 	if ((r = judge_op(c, start, o, in_saver, &rule, &why)) <= 0)
 		return r;
-	return report(c, rule, where, name, f->off, "op %s %s",
+	snprintf(at, sizeof(at), "offset %zu", f->off);
+	return pal_tf_report(c->s, c->it, rule, where, name, at, "op %s %s",
 	    pal_pb_quote(qo, sizeof(qo), op), why);
 }
 
@@ -733,6 +748,23 @@ node_of(struct pal_pb_str t)
 	return t;
 }
 
+void
+pal_tf_saver_set(struct pal_tf_saver *sv, struct pal_pb_str save_tensor,
+    struct pal_pb_str restore_op)
+{
+	size_t i;
+
+	sv->save = node_of(save_tensor);
+	sv->restore = node_of(restore_op);
+	sv->scope.p = sv->restore.p;
+	sv->scope.n = 0;
+	for (i = sv->restore.n; i > 0; i--)
+		if (sv->restore.p[i - 1] == '/') {
+			sv->scope.n = i;
+			break;
+		}
+}
+
 /* SaverDef: the save and restore nodes, and in TF1 their name scope. */
 static int
 saver_read(struct tf_ctx *c, const struct pal_pb_msg *m,
@@ -742,7 +774,6 @@ saver_read(struct tf_ctx *c, const struct pal_pb_msg *m,
 	struct pal_pb_field g;
 	struct pal_pb_msg sm;
 	int hs = 0, hr = 0, r;
-	size_t i;
 
 	if ((r = pal_pb_enter(m, f, &sm, c->err)) != 0)
 		return r;
@@ -760,15 +791,7 @@ saver_read(struct tf_ctx *c, const struct pal_pb_msg *m,
 	}
 	if (r < 0)
 		return r;
-	c->saver.save = node_of(save);
-	c->saver.restore = node_of(restore);
-	c->saver.scope.p = c->saver.restore.p;
-	c->saver.scope.n = 0;
-	for (i = c->saver.restore.n; i > 0; i--)
-		if (c->saver.restore.p[i - 1] == '/') {
-			c->saver.scope.n = i;
-			break;
-		}
+	pal_tf_saver_set(&c->saver, save, restore);
 	return 0;
 }
 
@@ -923,8 +946,7 @@ mark_saver(struct tf_ctx *c, struct pal_pb_msg mm)
 				continue;
 			if ((r = node_name(c, &gm, &g, &name)) != 0)
 				return r;
-			if ((pal_pb_str_same(name, c->saver.save) ||
-			    pal_pb_str_same(name, c->saver.restore)) &&
+			if (pal_tf_saver_endpoint(&c->saver, name) &&
 			    (r = node_funcs(c, &gm, &g, &nq)) != 0)
 				return r;
 		}
@@ -1022,9 +1044,9 @@ static int
 count_fn(struct tf_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f)
 {
-	if (++c->nfns > TF_MAX_FUNCTIONS)
+	if (++c->nfns > PAL_TF_MAX_FUNCTIONS)
 		return pal_err_set(c->err, PAL_ERR_LIMIT, "offset %zu: more "
-		    "than %u library functions", f->off, TF_MAX_FUNCTIONS);
+		    "than %u library functions", f->off, PAL_TF_MAX_FUNCTIONS);
 	(void)m;
 	return 0;
 }
@@ -1124,16 +1146,34 @@ graph_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	return r;
 }
 
+int
+pal_tf_asset(struct pal_scan *s, const struct pal_scan_item *it,
+    struct pal_pb_str name, const char *loc)
+{
+	char qn[PAL_PB_QUOTE_MAX];
+	const char *why;
+
+	pal_pb_quote(qn, sizeof(qn), name);
+	if ((why = pal_pb_path_problem(name)) != NULL)
+		return pal_scan_find(s, it, "tf.asset-path", loc,
+		    "asset file '%s': %s", qn, why);
+	if (it->dir != NULL && it->depth == 0 &&
+	    pal_pb_path_symlink(it->dir, "assets", name))
+		return pal_scan_find(s, it, "tf.asset-symlink", loc,
+		    "asset file '%s' is or passes through a symbolic link",
+		    qn);
+	return 0;
+}
+
 /* AssetFileDef: a file name relative to the assets directory. */
 static int
 asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f)
 {
 	struct pal_pb_str name = { NULL, 0 };
-	char qn[PAL_PB_QUOTE_MAX];
 	struct pal_pb_field g;
 	struct pal_pb_msg am;
-	const char *why;
+	char loc[32];
 	size_t off = f->off;
 	int hn = 0, r;
 
@@ -1151,16 +1191,8 @@ asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	}
 	if (r < 0 || !hn)
 		return r;
-	pal_pb_quote(qn, sizeof(qn), name);
-	if ((why = pal_pb_path_problem(name)) != NULL)
-		return pal_scan_find_at(c->s, c->it, "tf.asset-path", off,
-		    "asset file '%s': %s", qn, why);
-	if (c->it->dir != NULL && c->it->depth == 0 &&
-	    pal_pb_path_symlink(c->it->dir, "assets", name))
-		return pal_scan_find_at(c->s, c->it, "tf.asset-symlink", off,
-		    "asset file '%s' is or passes through a symbolic link",
-		    qn);
-	return 0;
+	snprintf(loc, sizeof(loc), "offset %zu", off);
+	return pal_tf_asset(c->s, c->it, name, loc);
 }
 
 /* Any { type_url, value }: an AssetFileDef is checked like the others. */
@@ -1253,20 +1285,29 @@ collection_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	return r;
 }
 
-/* Hands Keras metadata JSON to the shared Keras configuration check. */
-static int
-keras_json(struct tf_ctx *c, struct pal_pb_str ident, struct pal_pb_str json,
-    size_t off)
+int
+pal_tf_keras_json(struct pal_scan *s, const struct pal_scan_item *it,
+    struct pal_pb_str ident, struct pal_pb_str json, const char *at)
 {
 	int r;
 
 	if (!pal_pb_str_prefix(ident, "_tf_keras") || json.n == 0)
 		return 0;
-	if ((r = pal_keras_check_config(c->s, c->it, (const char *)json.p,
+	if ((r = pal_keras_check_config(s, it, (const char *)json.p,
 	    json.n)) != 0 && r != PAL_ERR_NOMEM)
-		return pal_err_wrap(c->err, r, "Keras metadata at offset %zu: ",
-		    off);
+		return pal_err_wrap(&s->err, r, "Keras metadata at %s: ", at);
 	return r;
+}
+
+/* Hands Keras metadata JSON to the shared Keras configuration check. */
+static int
+keras_json(struct tf_ctx *c, struct pal_pb_str ident, struct pal_pb_str json,
+    size_t off)
+{
+	char at[32];
+
+	snprintf(at, sizeof(at), "offset %zu", off);
+	return pal_tf_keras_json(c->s, c->it, ident, json, at);
 }
 
 /* SavedObjectGraph: Keras user objects of TF 2.0-2.4 carry JSON. */
