@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "palisade/error.h"
+
 struct pal_cur {
 	const uint8_t *base;	/* first byte of the view (not owned) */
 	size_t len;		/* bytes in the view */
@@ -36,6 +38,31 @@ int pal_cur_u64be(struct pal_cur *c, uint64_t *v);
 
 /* Points *p at the next n bytes (no copy) and advances past them. */
 int pal_cur_bytes(struct pal_cur *c, size_t n, const uint8_t **p);
+
+/*
+ * Inline forms of pal_cur_bytes and pal_cur_u8, with the same checks and
+ * results, for loops that read a few bytes per step (a pickle of millions
+ * of opcodes makes several reads per opcode): there a call per read costs
+ * more than the read.  On failure the position is unchanged.
+ */
+static inline int
+pal_cur_take(struct pal_cur *c, size_t n, const uint8_t **p)
+{
+	if (n > c->len - c->off)
+		return PAL_ERR_TRUNCATED;
+	*p = c->base + c->off;
+	c->off += n;
+	return 0;
+}
+
+static inline int
+pal_cur_byte(struct pal_cur *c, uint8_t *v)
+{
+	if (c->off >= c->len)
+		return PAL_ERR_TRUNCATED;
+	*v = c->base[c->off++];
+	return 0;
+}
 
 /* Copies the next n bytes into out and advances. */
 int pal_cur_copy(struct pal_cur *c, void *out, size_t n);

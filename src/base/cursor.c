@@ -17,11 +17,7 @@ pal_cur_init(struct pal_cur *c, const void *data, size_t len)
 int
 pal_cur_bytes(struct pal_cur *c, size_t n, const uint8_t **p)
 {
-	if (n > pal_cur_left(c))
-		return PAL_ERR_TRUNCATED;
-	*p = c->base + c->off;
-	c->off += n;
-	return 0;
+	return pal_cur_take(c, n, p);
 }
 
 int
@@ -57,7 +53,7 @@ pal_cur_seek(struct pal_cur *c, size_t off)
 int
 pal_cur_u8(struct pal_cur *c, uint8_t *v)
 {
-	return pal_cur_copy(c, v, 1);
+	return pal_cur_byte(c, v);
 }
 
 /* Reads n <= 8 bytes as an unsigned integer in the given byte order. */
