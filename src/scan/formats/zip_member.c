@@ -303,9 +303,14 @@ static int
 foreign_op(const uint8_t *p, size_t n, const uint8_t **ns, size_t *nlen)
 {
 	static const char pat[] = "torch.ops.";
-	const uint8_t *at = p, *hit, *end = p + n;
+	const uint8_t *at, *hit, *end;
 	size_t k;
 
+	/* An empty member may have no bytes at all to point into. */
+	if (p == NULL || n == 0)
+		return 0;
+	at = p;
+	end = p + n;
 	while ((hit = pal_zip_find(at, (size_t)(end - at), pat, sizeof(pat) - 1))) {
 		at = hit + sizeof(pat) - 1;
 		for (k = 0; at + k < end && ident_char(at[k]); k++)
