@@ -25,11 +25,25 @@ Hostile (expected finding):
   decodeproto/       DecodeProtoV2 reading /etc/passwd    tf.file-read
   network/           RpcServerRegister, DataServiceDatasetV4  tf.network
   keras_lambda/      keras_metadata.pb with a Lambda layer (Keras check)
+  keras_object/      TF 2.0-2.4 Keras user object with a Lambda layer in
+                     object_graph_def (Keras check)
+
+Text format (saved_model.pbtxt, under text/): each saved_model.pb above
+printed by pbtext.py as protobuf's text printer prints it, so that the
+text and binary forms hold the same model and must be judged alike; and
+variants in the rest of the grammar:
+  text/tf2_styled/        tf2 with <...>, ':' before '{', [...] lists,
+                          single quotes, comments, ',' and ';'   clean
+  text/pyfunc_styled/     pyfunc in the same style             tf.python-op
+  text/pyfunc_escaped/    the op written "Eager" 'Py\x46u\156c'  tf.python-op
+  text/asset_tf1_expanded/ asset_tf1 with the Any expanded as Python's
+                          printer writes it                    tf.asset-path
 """
 import os
 import struct
 import sys
 
+from pbtext import Style, to_text
 from pbwire import ld, msg, tag, vi
 
 DT_FLOAT, DT_STRING, DT_RESOURCE = 1, 7, 20
@@ -150,12 +164,18 @@ def signature():
     return msg(5, ld(1, "serving_default"), ld(2, sig))
 
 
-def objects():
-    """SavedObjectGraph: nodes=1; SavedObject user_object=4 function=6."""
+def objects(layer_json=None):
+    """SavedObjectGraph: nodes=1; SavedObject user_object=4 function=6;
+    SavedUserObject identifier=1 version=2 metadata=3.  With layer_json,
+    a Keras layer as TF 2.0-2.4 saved it, its config in metadata."""
     root = msg(1, msg(1, vi(1, 1), ld(2, "f")),
                msg(4, ld(1, "_generic_user_object"), msg(2, vi(1, 1))))
     fn = msg(1, msg(6, ld(1, "__inference_call_33")))
-    return msg(7, root, fn)
+    layer = b""
+    if layer_json is not None:
+        layer = msg(1, msg(4, ld(1, "_tf_keras_layer"), msg(2, vi(1, 2)),
+                           ld(3, layer_json)))
+    return msg(7, root, fn, layer)
 
 
 def asset(filename):
@@ -163,7 +183,8 @@ def asset(filename):
     return msg(6, msg(1, ld(1, "asset_path:0")), ld(2, filename))
 
 
-def tf2(serving_extra=(), restore_extra=(), asset_name="vocab.txt"):
+def tf2(serving_extra=(), restore_extra=(), asset_name="vocab.txt",
+        keras_layer=None):
     graph = msg(
         2,
         node("serving_default_x", "Placeholder", [],
@@ -196,7 +217,7 @@ def tf2(serving_extra=(), restore_extra=(), asset_name="vocab.txt"):
                 ld(3, "StatefulPartitionedCall_2"), vi(5, 1),
                 f32(6, 10000.0), vi(7, 2))
     meta = meta_info() + graph + saver + signature() + asset(asset_name) + \
-        objects()
+        objects(keras_layer)
     return vi(1, 1) + ld(2, meta)
 
 
@@ -283,6 +304,34 @@ def write(outdir, sub, name, data):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as fp:
         fp.write(data)
+    # Every saved_model.pb also in text format, under text/.
+    if name == "saved_model.pb":
+        write(outdir, os.path.join("text", sub), "saved_model.pbtxt",
+              to_text(data).encode())
+
+
+STYLED = Style(angle=True, colon=True, lists=True, single=True,
+               comments=True, seps=True)
+
+
+def text_variants(outdir):
+    """Text files in the rest of the grammar, from the binary models."""
+    pbtxt = "saved_model.pbtxt"
+    pyfunc = tf2(serving_extra=[
+        fnode("py", "EagerPyFunc", ["Relu:activations:0"],
+              [attr("token", a_s("pyfunc_0"))])])
+    write(outdir, "text/tf2_styled", pbtxt,
+          ("# A SavedModel in text format.\n" +
+           to_text(tf2(), style=STYLED)).encode())
+    write(outdir, "text/pyfunc_styled", pbtxt,
+          to_text(pyfunc, style=STYLED).encode())
+    plain = to_text(pyfunc)
+    assert plain.count('op: "EagerPyFunc"') == 1
+    write(outdir, "text/pyfunc_escaped", pbtxt, plain.replace(
+        'op: "EagerPyFunc"', 'op: "Eager" \'Py\\x46u\\156c\'').encode())
+    write(outdir, "text/asset_tf1_expanded", pbtxt,
+          to_text(tf1(asset_name="/etc/passwd"),
+                  style=Style(expand_any=True)).encode())
 
 
 def main(outdir):
@@ -330,6 +379,8 @@ def main(outdir):
               ["id", "mode", "address", "protocol"])]))
     write(outdir, "keras_lambda", "keras_metadata.pb",
           keras_metadata(LAMBDA))
+    write(outdir, "keras_object", sm, tf2(keras_layer=LAMBDA))
+    text_variants(outdir)
 
 
 if __name__ == "__main__":
