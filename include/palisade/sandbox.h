@@ -4,6 +4,8 @@
 #ifndef PALISADE_SANDBOX_H
 #define PALISADE_SANDBOX_H
 
+#include <stdint.h>
+
 #include "palisade/error.h"
 
 /*
@@ -15,5 +17,12 @@
  * (SIGSYS); any other unlisted call fails with EPERM.
  */
 int pal_sandbox_scanner(struct pal_err *err);
+
+/*
+ * Caps the process's address space at bytes (RLIMIT_AS), so that an
+ * allocation sized from a hostile count fails instead of succeeding.
+ * Never raises an existing limit.  A no-op in sanitizer builds.
+ */
+int pal_sandbox_limit_memory(uint64_t bytes, struct pal_err *err);
 
 #endif

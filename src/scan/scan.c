@@ -504,15 +504,39 @@ scan_input(struct pal_scan *s, struct pal_scan_input *in)
 	return r;
 }
 
+/*
+ * The address space a scan may need: every input mapped at once (they are
+ * mapped one at a time, so this is generous), the decompression budget,
+ * and room for the program, its libraries and the parsers' own tables.
+ */
+static uint64_t
+address_space_needed(const struct pal_scan *s)
+{
+	uint64_t total = (uint64_t)4 << 30, cap = (uint64_t)1 << 50;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < s->ninputs; i++)
+		if (fstat(s->inputs[i].fd, &st) == 0 && st.st_size > 0)
+			total += (uint64_t)st.st_size;
+	if (s->opts.limits.max_expanded > cap - total)
+		return cap;
+	return total + s->opts.limits.max_expanded;
+}
+
 int
 pal_scan_run(struct pal_scan *s, struct pal_err *err)
 {
 	size_t i;
 	int r;
 
-	if ((s->opts.flags & PAL_SCAN_SANDBOX) &&
-	    (r = pal_sandbox_scanner(err)) != 0)
-		return r;
+	if (s->opts.flags & PAL_SCAN_SANDBOX) {
+		if ((r = pal_sandbox_limit_memory(address_space_needed(s),
+		    err)) != 0)
+			return r;
+		if ((r = pal_sandbox_scanner(err)) != 0)
+			return r;
+	}
 	for (i = 0; i < s->ninputs; i++) {
 		r = scan_input(s, &s->inputs[i]);
 		close(s->inputs[i].fd);
