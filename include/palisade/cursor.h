@@ -43,13 +43,16 @@ int pal_cur_bytes(struct pal_cur *c, size_t n, const uint8_t **p);
  * Inline forms of pal_cur_bytes and pal_cur_u8, with the same checks and
  * results, for loops that read a few bytes per step (a pickle of millions
  * of opcodes makes several reads per opcode): there a call per read costs
- * more than the read.  On failure the position is unchanged.
+ * more than the read.  On failure the position is unchanged and the
+ * result is NULL or 0, so that no caller, inlined, reads an unset value.
  */
 static inline int
 pal_cur_take(struct pal_cur *c, size_t n, const uint8_t **p)
 {
-	if (n > c->len - c->off)
+	if (n > c->len - c->off) {
+		*p = NULL;
 		return PAL_ERR_TRUNCATED;
+	}
 	*p = c->base + c->off;
 	c->off += n;
 	return 0;
@@ -58,8 +61,10 @@ pal_cur_take(struct pal_cur *c, size_t n, const uint8_t **p)
 static inline int
 pal_cur_byte(struct pal_cur *c, uint8_t *v)
 {
-	if (c->off >= c->len)
+	if (c->off >= c->len) {
+		*v = 0;
 		return PAL_ERR_TRUNCATED;
+	}
 	*v = c->base[c->off++];
 	return 0;
 }

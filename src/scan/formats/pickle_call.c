@@ -498,14 +498,58 @@ unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n, size_t step)
 	return 0;
 }
 
+/*
+ * SETITEM(S) and DICT on a plain dict: the checks of unhashable() and
+ * note_keys() in one pass over the keys, then the pairs are added.  A key
+ * that fails the load may leave flags set by the keys before it; nothing
+ * reads them, as the load ends there.
+ */
+static int
+dict_add(struct pk_vm *vm, uint32_t ref, size_t x, size_t n)
+{
+	const struct pk_val *v = vm->stack + x;
+	struct pk_node *nd;
+	size_t i;
+	uint8_t k;
+	int kk;
+
+	for (i = 0; i + 1 < n; i += 2) {
+		if (v[i].tag == PK_NODE) {
+			k = vm->nodes[v[i].u.ref].kind;
+			if (k == PK_N_LIST || k == PK_N_DICT || k == PK_N_SET)
+				return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+				    "unhashable type: %s", what_of(vm, &v[i]));
+			continue;
+		}
+		if (v[i].tag != PK_STR || (kk = key_kind(vm, &v[i])) == 0)
+			continue;
+		nd = &vm->nodes[ref];
+		nd->flags |= PK_NF_KEY_DUNDER;
+		if (kk == 2) {
+			nd->flags |= PK_NF_KEY_SETSTATE;
+			nd->cls = (uint32_t)(nd->n + i + 1);
+		}
+	}
+	return pal_pickle_node_add(vm, ref, v, n);
+}
+
 int
 pal_pickle_mutate(struct pk_vm *vm, size_t x)
 {
-	struct pk_val t = vm->stack[x - 1];
+	struct pk_val t;
 	struct pk_node *nd;
 	size_t n = vm->nstack - x;
 	int r = 0;
 
+	/* Field by field: the target was often pushed just before. */
+	pk_val_copy(&t, &vm->stack[x - 1]);
+	if (t.tag == PK_NODE && vm->nodes[t.u.ref].kind == PK_N_DICT &&
+	    (vm->op == OP_SETITEMS || vm->op == OP_SETITEM ||
+	    vm->op == OP_DICT)) {
+		r = dict_add(vm, (uint32_t)t.u.ref, x, n);
+		vm->nstack = x;
+		return r;
+	}
 	if (t.tag == PK_GLOBAL) {
 		r = pal_pickle_find(vm->cx, PK_R_MUTATE_GLOBAL, vm->at,
 		    "%s calls %s of %s, changing a class, function or module "

@@ -107,24 +107,14 @@ grow_nodes(struct pk_vm *vm)
 int
 pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out)
 {
-	struct pk_node *nd;
 	uint32_t id;
 	int r;
 
-	if (vm->free_node != PK_NOREF) {
-		id = vm->free_node;
-		vm->free_node = vm->nodes[id].cls;
-	} else {
-		if (vm->nnodes == vm->cap_nodes && (r = grow_nodes(vm)) != 0)
+	if ((id = pk_node_take(vm, kind)) == PK_NOREF) {
+		if ((r = grow_nodes(vm)) != 0)
 			return r;
-		id = vm->nnodes++;
+		id = pk_node_take(vm, kind);
 	}
-	nd = &vm->nodes[id];
-	memset(nd, 0, sizeof(*nd));
-	nd->refs = 1;
-	nd->kind = kind;
-	nd->cls = PK_NOREF;
-	vm->live_nodes++;
 	out->tag = PK_NODE;
 	out->form = 0;
 	out->hi = 0;
@@ -132,8 +122,6 @@ pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out)
 	out->u.ref = id;
 	return 0;
 }
-
-
 
 static int
 counts_items(const struct pk_node *nd)
@@ -151,15 +139,13 @@ counts_items(const struct pk_node *nd)
 #define PK_SLAB_LARGEST (8u << (PK_SLAB_CLASSES - 1))
 #define PK_SLAB_BYTES (64u << 10)
 
+/* Capacities are powers of two from 8 up (reserve): 8 << class. */
 static int
 slab_class(size_t cap)
 {
-	int c;
-
-	for (c = 0; c < PK_SLAB_CLASSES; c++)
-		if (cap == (size_t)8 << c)
-			return c;
-	return -1;
+	if (cap < 8 || cap > PK_SLAB_LARGEST || (cap & (cap - 1)) != 0)
+		return -1;
+	return __builtin_ctzll((unsigned long long)cap) - 3;
 }
 
 static struct pk_val *
@@ -197,8 +183,11 @@ items_alloc(struct pk_vm *vm, size_t cap)
 	int c = slab_class(cap);
 	struct pk_val *p;
 
-	if (c < 0)
-		return malloc(cap * sizeof(struct pk_val));
+	if (c < 0) {
+		if ((p = malloc(cap * sizeof(struct pk_val))) != NULL)
+			vm->big_arrays++;
+		return p;
+	}
 	if ((p = vm->slab.free[c]) != NULL) {
 		/* The next free array's address is kept in this one's bytes. */
 		memcpy(&vm->slab.free[c], (const void *)p, sizeof(struct pk_val *));
@@ -216,6 +205,7 @@ items_free(struct pk_vm *vm, struct pk_val *p, size_t cap)
 		return;
 	if (c < 0) {
 		free(p);
+		vm->big_arrays--;
 		return;
 	}
 	/* The free list is linked through the array's first bytes. */
@@ -303,10 +293,18 @@ reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
 		return 0;
 	for (ncap = nd->cap ? (size_t)nd->cap * 2 : 8; ncap < want; ncap *= 2)
 		;
+	/* A large array grows in place where it can: no copy, and no
+	 * fresh pages to fault in for what it already held. */
+	if (nd->items != NULL && slab_class(nd->cap) < 0) {
+		if ((p = realloc(nd->items, ncap * sizeof(*p))) == NULL)
+			return PAL_ERR_NOMEM;
+		nd->items = p;
+		nd->cap = (uint32_t)ncap;
+		return 0;
+	}
 	if ((p = items_alloc(vm, ncap)) == NULL)
 		return PAL_ERR_NOMEM;
-	memcpy(p, nd->items != NULL ? nd->items : nd->in,
-	    nd->n * sizeof(*p));
+	pk_vals_copy(p, nd->items != NULL ? nd->items : nd->in, nd->n);
 	items_free(vm, nd->items, nd->cap);
 	nd->items = p;
 	nd->cap = (uint32_t)ncap;
@@ -340,18 +338,15 @@ static void
 shed(struct pk_vm *vm, uint32_t id)
 {
 	struct pk_node *nd = &vm->nodes[id];
+	const struct pk_val *it = nd->items != NULL ? nd->items : nd->in;
 	size_t i, n = nd->n;
 
 	nd->flags |= PK_NF_PARTIAL;
 	nd->n = 0;
 	vm->items -= n;
-	for (i = 0; i < n; i++) {
-		const struct pk_val *it = nd->items != NULL ? &nd->items[i] :
-		    &nd->in[i];
-
-		if (it->tag == PK_NODE && --vm->nodes[it->u.ref].refs == 0)
-			vm->dead[vm->ndead++] = (uint32_t)it->u.ref;
-	}
+	for (i = 0; i < n; i++)
+		if (it[i].tag == PK_NODE && --vm->nodes[it[i].u.ref].refs == 0)
+			vm->dead[vm->ndead++] = (uint32_t)it[i].u.ref;
 	items_free(vm, nd->items, nd->cap);
 	nd->items = NULL;
 	nd->cap = 0;
@@ -403,8 +398,8 @@ pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
 		if (reserve(vm, nd, nd->n + keep) != 0)
 			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
 			    "out of memory");
-		memcpy((nd->items != NULL ? nd->items : nd->in) + nd->n, v,
-		    keep * sizeof(*v));
+		pk_vals_copy((nd->items != NULL ? nd->items : nd->in) + nd->n,
+		    v, keep);
 		nd->n += (uint32_t)keep;
 		vm->items += keep;
 	}
@@ -417,16 +412,21 @@ pal_pickle_heap_reset(struct pk_vm *vm)
 {
 	uint32_t i;
 
-	/* Arrays beyond the largest slab size were malloc'ed one by one. */
-	for (i = 0; i < vm->nnodes; i++)
+	/* Arrays beyond the largest slab size were malloc'ed one by one;
+	 * most pickles have none, and then the pool need not be walked. */
+	for (i = 0; i < vm->nnodes && vm->big_arrays > 0; i++) {
 		if (vm->nodes[i].kind != PK_N_FREE &&
-		    vm->nodes[i].cap > PK_SLAB_LARGEST)
+		    vm->nodes[i].cap > PK_SLAB_LARGEST) {
 			free(vm->nodes[i].items);
+			vm->big_arrays--;
+		}
+	}
 	slab_reset(vm);
 	vm->nnodes = 0;
 	vm->free_node = PK_NOREF;
 	vm->live_nodes = 0;
 	vm->items = 0;
+	vm->big_arrays = 0;
 	vm->ndead = 0;
 }
 

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "palisade/buf.h"
 #include "palisade/cursor.h"
@@ -123,6 +124,24 @@ pk_val_copy(struct pk_val *dst, const struct pk_val *src)
 	dst->hi = src->hi;
 	dst->lo = src->lo;
 	dst->u = src->u;
+}
+
+/*
+ * Copies n values.  Most copies are a few values just built (a dict's
+ * pairs, a tuple's items), for which a loop of pk_val_copy costs less
+ * than a call of memcpy; long runs are left to memcpy.
+ */
+static inline void
+pk_vals_copy(struct pk_val *dst, const struct pk_val *src, size_t n)
+{
+	size_t i;
+
+	if (n > 16) {
+		memcpy(dst, src, n * sizeof(*dst));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		pk_val_copy(&dst[i], &src[i]);
 }
 
 static inline uint64_t
@@ -333,6 +352,7 @@ struct pk_vm {
 	uint32_t free_node;	/* head of the free list, or PK_NOREF */
 	uint32_t live_nodes;
 	uint64_t items;		/* items kept across all containers */
+	uint32_t big_arrays;	/* item arrays malloc'ed one by one */
 	struct pk_slab slab;
 	uint32_t *dead;		/* worklist for releasing nodes */
 	size_t ndead, cap_dead;
@@ -456,6 +476,34 @@ pk_memo_unpack(uint64_t e, struct pk_val *v)
 		v->u.i = (int64_t)(e & ~(uint64_t)0xff) / 256;
 		break;
 	}
+}
+
+/*
+ * Takes a node from the free list or the pool's unused tail, set up as an
+ * empty node of the given kind with one reference; PK_NOREF when the pool
+ * must grow first (pal_pickle_node_new does that).
+ */
+static inline uint32_t
+pk_node_take(struct pk_vm *vm, uint8_t kind)
+{
+	struct pk_node *nd;
+	uint32_t id;
+
+	if (vm->free_node != PK_NOREF) {
+		id = vm->free_node;
+		vm->free_node = vm->nodes[id].cls;
+	} else if (vm->nnodes < vm->cap_nodes) {
+		id = vm->nnodes++;
+	} else {
+		return PK_NOREF;
+	}
+	nd = &vm->nodes[id];
+	memset(nd, 0, sizeof(*nd));
+	nd->refs = 1;
+	nd->kind = kind;
+	nd->cls = PK_NOREF;
+	vm->live_nodes++;
+	return id;
 }
 
 /* Values are counted references only when they are nodes. */

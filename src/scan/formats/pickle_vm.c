@@ -17,26 +17,52 @@
 
 #include "pickle_int.h"
 
+/*
+ * The fast path (below) is inlined whole into the loop, and the full
+ * dispatch kept out of it: a compiler left to its own counting does
+ * neither, and the loop's locals then go through memory.
+ */
+#define FAST_INLINE inline __attribute__((always_inline))
+
 /* Reading. */
 
 static int
 rd(struct pk_vm *vm, size_t n, const uint8_t **p)
 {
-	if (pal_cur_bytes(&vm->cur, n, p) != 0)
+	if (pal_cur_take(&vm->cur, n, p) != 0)
 		return pal_pickle_fail(vm, PAL_ERR_TRUNCATED,
 		    "needs %zu bytes, %zu left (pickle data was truncated)",
 		    n, pal_cur_left(&vm->cur));
 	return 0;
 }
 
-static uint64_t
+/*
+ * An unsigned little-endian integer of n <= 8 bytes.  The sizes opcodes
+ * use are spelled out, so that each folds into one load where n is known.
+ */
+static FAST_INLINE uint64_t
 le(const uint8_t *p, size_t n)
 {
 	uint64_t x = 0;
 
-	while (n-- > 0)
-		x = x << 8 | p[n];
-	return x;
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		return (uint64_t)p[0] | (uint64_t)p[1] << 8;
+	case 4:
+		return (uint64_t)p[0] | (uint64_t)p[1] << 8 |
+		    (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+	case 8:
+		return (uint64_t)p[0] | (uint64_t)p[1] << 8 |
+		    (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+		    (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+		    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+	default:
+		while (n-- > 0)
+			x = x << 8 | p[n];
+		return x;
+	}
 }
 
 /* An unsigned little-endian size of n bytes (calc_binsize). */
@@ -540,18 +566,33 @@ op_unicode(struct pk_vm *vm)
 	return push_span(vm, PK_STR, form, off, n);
 }
 
-/* Short ASCII text, most names and keys, needs no further check. */
-static int
+/*
+ * Short ASCII text, most names and keys, needs no further check.  Two
+ * loads that overlap in the middle cover any length from 8 to 16 (from 4
+ * to 8, 2 to 4): the bytes of p[0..n) and none other are read, without a
+ * loop.
+ */
+static FAST_INLINE int
 short_ascii(const uint8_t *p, size_t n)
 {
-	uint8_t acc = 0;
-	size_t i;
+	uint64_t a, b;
+	uint32_t c, d;
 
-	if (n > 16)
-		return 0;
-	for (i = 0; i < n; i++)
-		acc |= p[i];
-	return acc < 0x80;
+	if (n >= 8) {
+		if (n > 16)
+			return 0;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		return ((a | b) & 0x8080808080808080ull) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&c, p, 4);
+		memcpy(&d, p + n - 4, 4);
+		return ((c | d) & 0x80808080u) == 0;
+	}
+	if (n == 0)
+		return 1;
+	return ((p[0] | p[n / 2] | p[n - 1]) & 0x80) == 0;
 }
 
 /* Counted strings, bytes, bytearrays: nb bytes of length, then data. */
@@ -1047,7 +1088,7 @@ bad_opcode(struct pk_vm *vm, uint8_t op)
 }
 
 /* Dispatch: one case per opcode, as in load(). */
-static int
+static __attribute__((noinline)) int
 dispatch(struct pk_vm *vm, uint8_t op)
 {
 	switch (op) {
@@ -1141,34 +1182,325 @@ frame_check(struct pk_vm *vm)
 	return 0;
 }
 
+/*
+ * The fast path.  Nearly every opcode of a real pickle is a string, an
+ * int, a float, a memo store or fetch, a mark or an empty container;
+ * these run here, inline, on their ordinary path only: enough bytes, room
+ * on the stack and in the node pool, text that needs no further check,
+ * the next dense memo id.  A fast case that meets anything else returns 0
+ * before it has changed anything but the read position, and the loop
+ * hands the opcode to dispatch(), which runs it in full with every check
+ * and message.  So the fast path never decides anything the full one
+ * would decide differently; it only skips the work of finding out that
+ * nothing unusual happened.
+ *
+ * The read position and the stack's length live in locals (struct
+ * pk_regs) while the fast path runs: kept in the machine, every opcode
+ * would wait for the store of the previous one to reach memory.  They are
+ * written back before anything else looks at them.
+ */
+struct pk_regs {
+	struct pal_cur cur;	/* vm->cur */
+	struct pk_val *stack;	/* vm->stack */
+	size_t n;		/* vm->nstack */
+	size_t cap;		/* vm->cap_stack */
+};
+
+static FAST_INLINE void
+regs_load(struct pk_regs *R, const struct pk_vm *vm)
+{
+	R->cur = vm->cur;
+	R->stack = vm->stack;
+	R->n = vm->nstack;
+	R->cap = vm->cap_stack;
+}
+
+static FAST_INLINE void
+regs_store(const struct pk_regs *R, struct pk_vm *vm)
+{
+	vm->cur.off = R->cur.off;
+	vm->nstack = R->n;
+}
+
+/* The next free stack slot, taken; NULL when the stack must grow. */
+static FAST_INLINE struct pk_val *
+fast_slot(struct pk_regs *R)
+{
+	if (R->n == R->cap)
+		return NULL;
+	return &R->stack[R->n++];
+}
+
+static FAST_INLINE int
+fast_scalar(struct pk_regs *R, uint8_t tag, int64_t i)
+{
+	struct pk_val *p = fast_slot(R);
+
+	if (p == NULL)
+		return 0;
+	p->tag = tag;
+	p->form = 0;
+	p->hi = 0;
+	p->lo = 0;
+	p->u.i = i;
+	return 1;
+}
+
+/* BININT, BININT1, BININT2 (op_binint). */
+static FAST_INLINE int
+fast_binint(struct pk_regs *R, size_t n)
+{
+	const uint8_t *p;
+	uint64_t x;
+
+	if (pal_cur_take(&R->cur, n, &p) != 0)
+		return 0;
+	x = le(p, n);
+	return fast_scalar(R, PK_INT, n == 4 ?
+	    (int64_t)(int32_t)(uint32_t)x : (int64_t)x);
+}
+
+/* Counted strings, bytes and bytearrays (op_counted). */
+static FAST_INLINE int
+fast_counted(struct pk_regs *R, size_t nb, uint8_t tag, uint8_t form)
+{
+	const uint8_t *p;
+	struct pk_val *v;
+	size_t size, off;
+
+	if (R->n == R->cap || pal_cur_take(&R->cur, nb, &p) != 0)
+		return 0;
+	size = (size_t)le(p, nb);
+	off = R->cur.off;
+	if ((nb == 8 && (uint64_t)size >= (uint64_t)1 << 48) ||
+	    pal_cur_take(&R->cur, size, &p) != 0)
+		return 0;
+	if (tag == PK_STR && form == PK_F_UTF8 && !short_ascii(p, size) &&
+	    !pal_pickle_utf8_ok(p, size, 1))
+		return 0;
+	v = fast_slot(R);
+	v->tag = tag;
+	v->form = form;
+	v->hi = (uint16_t)((uint64_t)size >> 32);
+	v->lo = (uint32_t)size;
+	v->u.off = off;
+	return 1;
+}
+
+/* A fetch from the dense memo (memo_push). */
+static FAST_INLINE int
+fast_get(struct pk_vm *vm, struct pk_regs *R, uint64_t key)
+{
+	struct pk_memo *m = &vm->memo;
+	struct pk_val *p;
+	uint64_t e;
+
+	if (key >= m->dense_init)
+		return 0;
+	e = m->dense[key];
+	if ((e & 7) == PK_ME_EMPTY || (e & 7) == PK_ME_BIG ||
+	    (p = fast_slot(R)) == NULL)
+		return 0;
+	pk_memo_unpack(e, p);
+	/* The entry's kind says whether it is a node: no need to wait for
+	 * the tag just written. */
+	if ((e & 7) == PK_ME_NODE)
+		vm->nodes[e >> 3].refs++;
+	return 1;
+}
+
+/* A store at the next dense memo id (memo_store's first case). */
+static FAST_INLINE int
+fast_put(struct pk_vm *vm, struct pk_regs *R, uint64_t key)
+{
+	struct pk_memo *m = &vm->memo;
+	const struct pk_val *v;
+
+	if (R->n <= vm->fence || key != m->dense_init ||
+	    key >= m->dense_cap || m->count >= vm->cx->max_memo)
+		return 0;
+	v = &R->stack[R->n - 1];
+	if (!pk_memo_pack(v, &m->dense[key]))
+		return 0;
+	pal_pickle_ref(vm, v);
+	m->dense_init++;
+	m->count++;
+	return 1;
+}
+
+/* EMPTY_DICT, EMPTY_LIST, EMPTY_SET, EMPTY_TUPLE (op_empty, collect). */
+static FAST_INLINE int
+fast_empty(struct pk_vm *vm, struct pk_regs *R, uint8_t kind)
+{
+	struct pk_val *p;
+	uint32_t id;
+
+	if (R->n == R->cap || R->n < vm->fence ||
+	    (id = pk_node_take(vm, kind)) == PK_NOREF)
+		return 0;
+	p = fast_slot(R);
+	p->tag = PK_NODE;
+	p->form = 0;
+	p->hi = 0;
+	p->lo = 0;
+	p->u.ref = id;
+	return 1;
+}
+
+static FAST_INLINE int
+fast_mark(struct pk_vm *vm, struct pk_regs *R)
+{
+	if (vm->nmarks == vm->cap_marks)
+		return 0;
+	vm->marks[vm->nmarks++] = vm->fence = R->n;
+	return 1;
+}
+
+/* Runs op on its ordinary path: 1 if done, 0 if dispatch() must run it. */
+static FAST_INLINE int
+fast(struct pk_vm *vm, struct pk_regs *R, uint8_t op)
+{
+	const uint8_t *p;
+	uint64_t key;
+	uint8_t b;
+
+	switch (op) {
+	case OP_SHORT_BINUNICODE: return fast_counted(R, 1, PK_STR, PK_F_UTF8);
+	case OP_BINUNICODE:	return fast_counted(R, 4, PK_STR, PK_F_UTF8);
+	case OP_BINUNICODE8:	return fast_counted(R, 8, PK_STR, PK_F_UTF8);
+	case OP_SHORT_BINSTRING: return fast_counted(R, 1, PK_STR,
+				     PK_F_LATIN1);
+	case OP_BINSTRING:	return fast_counted(R, 4, PK_STR, PK_F_LATIN1);
+	case OP_SHORT_BINBYTES:	return fast_counted(R, 1, PK_BYTES, 0);
+	case OP_BINBYTES:	return fast_counted(R, 4, PK_BYTES, 0);
+	case OP_BINBYTES8:	return fast_counted(R, 8, PK_BYTES, 0);
+	case OP_BYTEARRAY8:	return fast_counted(R, 8, PK_BYTEARRAY, 0);
+	case OP_BININT:		return fast_binint(R, 4);
+	case OP_BININT1:	return fast_binint(R, 1);
+	case OP_BININT2:	return fast_binint(R, 2);
+	case OP_BINFLOAT:
+		/* The value is not needed (op_binfloat). */
+		return pal_cur_take(&R->cur, 8, &p) == 0 &&
+		    fast_scalar(R, PK_FLOAT, 0);
+	case OP_NONE:		return fast_scalar(R, PK_NONE, 0);
+	case OP_NEWTRUE:	return fast_scalar(R, PK_BOOL, 1);
+	case OP_NEWFALSE:	return fast_scalar(R, PK_BOOL, 0);
+	case OP_MARK:		return fast_mark(vm, R);
+	case OP_EMPTY_DICT:	return fast_empty(vm, R, PK_N_DICT);
+	case OP_EMPTY_LIST:	return fast_empty(vm, R, PK_N_LIST);
+	case OP_EMPTY_SET:	return fast_empty(vm, R, PK_N_SET);
+	case OP_EMPTY_TUPLE:	return fast_empty(vm, R, PK_N_TUPLE);
+	case OP_MEMOIZE:
+		key = vm->memo.count;
+		goto put;
+	case OP_BINPUT:
+		if (pal_cur_byte(&R->cur, &b) != 0)
+			return 0;
+		key = b;
+		goto put;
+	case OP_LONG_BINPUT:
+		if (pal_cur_take(&R->cur, 4, &p) != 0)
+			return 0;
+		key = le(p, 4);
+		goto put;
+	case OP_BINGET:
+		if (pal_cur_byte(&R->cur, &b) != 0)
+			return 0;
+		key = b;
+		goto get;
+	case OP_LONG_BINGET:
+		if (pal_cur_take(&R->cur, 4, &p) != 0)
+			return 0;
+		key = le(p, 4);
+		goto get;
+	default:
+		return 0;
+	}
+	/* One copy of each memo path, however many opcodes lead to it. */
+put:
+	return fast_put(vm, R, key);
+get:
+	return fast_get(vm, R, key);
+}
+
+/* The end of the current FRAME, or SIZE_MAX outside one. */
+static size_t
+frame_limit(const struct pk_vm *vm)
+{
+	return vm->frame_end != 0 ? vm->frame_end : SIZE_MAX;
+}
+
+/*
+ * Runs one opcode the fast path declined, from its first argument byte.
+ * Kept out of line, with dispatch(), so that the loop's locals stay in
+ * registers.
+ */
+static __attribute__((noinline)) int
+slow(struct pk_vm *vm, size_t at, uint8_t op)
+{
+	(void)pal_cur_seek(&vm->cur, at + 1);
+	if (op == OP_STOP)
+		return op_stop(vm);
+	return dispatch(vm, op);
+}
+
+/*
+ * The loop keeps the opcode count in a local too, and writes it back
+ * before dispatch() (whose opcodes may run a nested machine over the same
+ * count) and before every return.
+ */
 int
 pal_pickle_run(struct pk_vm *vm)
 {
 	struct pk_ctx *cx = vm->cx;
-	size_t start = vm->cur.off;
-	const uint8_t *p;
+	const uint64_t max_ops = cx->max_opcodes;
+	uint64_t nops = cx->nops;
+	struct pk_regs R;
+	size_t start, at, fend = frame_limit(vm);
 	uint8_t op;
 	int r;
 
+	regs_load(&R, vm);
+	start = R.cur.off;
 	for (;;) {
-		vm->at = vm->cur.off;
-		if (pal_cur_bytes(&vm->cur, 1, &p) != 0) {
+		at = R.cur.off;
+		if (pal_cur_byte(&R.cur, &op) != 0) {
+			regs_store(&R, vm);
+			vm->at = at;
+			cx->nops = nops;
 			vm->what = "end of data";
 			return pal_pickle_fail(vm, PAL_ERR_TRUNCATED, "%s",
-			    vm->at == start ? "no pickle data (ran out of "
+			    at == start ? "no pickle data (ran out of "
 			    "input)" : "pickle data ends without STOP");
 		}
-		vm->op = op = p[0];
-		if (++cx->nops > cx->max_opcodes)
+		if (++nops > max_ops) {
+			regs_store(&R, vm);
+			vm->at = at;
+			vm->op = op;
+			cx->nops = nops;
 			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 			    "more than %llu opcodes",
-			    (unsigned long long)cx->max_opcodes);
-		if (op == OP_STOP)
-			return op_stop(vm);
-		if ((r = dispatch(vm, op)) != 0)
-			return r;
-		if (vm->frame_end != 0 && (r = frame_check(vm)) != 0)
-			return r;
+			    (unsigned long long)max_ops);
+		}
+		if (!fast(vm, &R, op)) {
+			vm->at = at;
+			vm->op = op;
+			cx->nops = nops;
+			regs_store(&R, vm);
+			if ((r = slow(vm, at, op)) != 0 || op == OP_STOP)
+				return r;
+			regs_load(&R, vm);
+			nops = cx->nops;
+			fend = frame_limit(vm);
+		}
+		if (R.cur.off >= fend) {
+			regs_store(&R, vm);
+			vm->at = at;
+			vm->op = op;
+			if ((r = frame_check(vm)) != 0)
+				return r;
+			fend = frame_limit(vm);
+		}
 	}
 }
 
