@@ -862,6 +862,8 @@ list_elem(struct tx_msg *m)
 	if (m->f.kind != TX_MSG && !m->colon)
 		return fail(t->err, PAL_ERR_FORMAT, m->f.at, "expected ':' "
 		    "after field name before a list of values");
+	/* An element is found where it is, not at the list's name. */
+	m->f.at = m->f.val;
 	m->pending = 1;
 	return 0;
 }
@@ -968,6 +970,9 @@ tx_next(struct tx_msg *m, struct tx_field *f)
 			adv(t, 1);
 			return 0;
 		}
+		if ((ch == '}' || ch == '>' || ch == ']') && m->close == '\0')
+			return fail(t->err, PAL_ERR_FORMAT, here(t), "%s "
+			    "closes no message", what_char(ch, b, sizeof(b)));
 		if (ch == '}' || ch == '>' || ch == ']')
 			return fail(t->err, PAL_ERR_FORMAT, here(t), "%s "
 			    "does not close the message opened at line %zu, "
