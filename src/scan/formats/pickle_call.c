@@ -441,7 +441,13 @@ note_keys(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
 	int k;
 
 	for (i = 0; i + 1 < n; i += 2) {
-		if (v[i].tag != PK_STR || (k = key_kind(vm, &v[i])) == 0)
+		if (v[i].tag != PK_STR)
+			continue;
+		/* What key_kind would see first, without the call. */
+		if ((v[i].form == PK_F_UTF8 || v[i].form == PK_F_LATIN1) &&
+		    (pk_span_len(&v[i]) < 4 || vm->cx->data[v[i].u.off] != '_'))
+			continue;
+		if ((k = key_kind(vm, &v[i])) == 0)
 			continue;
 		nd->flags |= PK_NF_KEY_DUNDER;
 		if (k == 2) {
@@ -480,9 +486,10 @@ method_of(uint8_t op)
 	}
 }
 
-/* A list, dict or set as a dict key or set member: the load fails. */
-static int
-unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n, size_t step)
+/* The index of the first list, dict or set among v[0, step, ...], or n. */
+static size_t
+first_unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n,
+    size_t step)
 {
 	size_t i;
 	uint8_t k;
@@ -492,45 +499,71 @@ unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n, size_t step)
 			continue;
 		k = pal_pickle_node(vm, &v[i])->kind;
 		if (k == PK_N_LIST || k == PK_N_DICT || k == PK_N_SET)
-			return pal_pickle_fail(vm, PAL_ERR_FORMAT,
-			    "unhashable type: %s", what_of(vm, &v[i]));
+			return i;
 	}
+	return n;
+}
+
+/* A list, dict or set as a dict key or set member: the load fails. */
+static int
+unhashable(struct pk_vm *vm, const struct pk_val *v, size_t n, size_t step)
+{
+	size_t i = first_unhashable(vm, v, n, step);
+
+	if (i < n)
+		return pal_pickle_fail(vm, PAL_ERR_FORMAT,
+		    "unhashable type: %s", what_of(vm, &v[i]));
 	return 0;
 }
 
-/*
- * SETITEM(S) and DICT on a plain dict: the checks of unhashable() and
- * note_keys() in one pass over the keys, then the pairs are added.  A key
- * that fails the load may leave flags set by the keys before it; nothing
- * reads them, as the load ends there.
- */
+/* SETITEM(S) and DICT on a plain dict: keys checked, then the pairs. */
 static int
 dict_add(struct pk_vm *vm, uint32_t ref, size_t x, size_t n)
 {
-	const struct pk_val *v = vm->stack + x;
-	struct pk_node *nd;
-	size_t i;
-	uint8_t k;
-	int kk;
+	int r;
 
-	for (i = 0; i + 1 < n; i += 2) {
-		if (v[i].tag == PK_NODE) {
-			k = vm->nodes[v[i].u.ref].kind;
-			if (k == PK_N_LIST || k == PK_N_DICT || k == PK_N_SET)
-				return pal_pickle_fail(vm, PAL_ERR_FORMAT,
-				    "unhashable type: %s", what_of(vm, &v[i]));
-			continue;
-		}
-		if (v[i].tag != PK_STR || (kk = key_kind(vm, &v[i])) == 0)
-			continue;
-		nd = &vm->nodes[ref];
-		nd->flags |= PK_NF_KEY_DUNDER;
-		if (kk == 2) {
-			nd->flags |= PK_NF_KEY_SETSTATE;
-			nd->cls = (uint32_t)(nd->n + i + 1);
-		}
-	}
-	return pal_pickle_node_add(vm, ref, v, n);
+	if ((r = unhashable(vm, vm->stack + x, n, 2)) != 0)
+		return r;
+	note_keys(vm, ref, vm->stack + x, n);
+	return pal_pickle_node_add(vm, ref, vm->stack + x, n);
+}
+
+/*
+ * SETITEMS on a plain dict, for the loop's fast path: what the full path
+ * (op_marked_mutate, do_mutate, pal_pickle_mutate) does in that case, in
+ * one function.  Returns 0, having changed nothing, when the case is any
+ * other (no mark, no dict below it, an odd count, a key that fails the
+ * load): dispatch() then runs the opcode in full.  Otherwise 1 when done,
+ * or the negative PAL_ERR_* of pal_pickle_node_add.
+ */
+int
+pal_pickle_setitems_dict(struct pk_vm *vm)
+{
+	const struct pk_val *t, *v;
+	size_t x, below, n;
+	uint32_t ref;
+	int r;
+
+	if (vm->nmarks == 0)
+		return 0;
+	x = vm->marks[vm->nmarks - 1];
+	below = vm->nmarks > 1 ? vm->marks[vm->nmarks - 2] : 0;
+	if (x >= vm->nstack || x <= below || (vm->nstack - x) % 2 != 0)
+		return 0;
+	t = &vm->stack[x - 1];
+	if (t->tag != PK_NODE || vm->nodes[t->u.ref].kind != PK_N_DICT)
+		return 0;
+	ref = (uint32_t)t->u.ref;
+	v = vm->stack + x;
+	n = vm->nstack - x;
+	if (first_unhashable(vm, v, n, 2) < n)
+		return 0;
+	vm->nmarks--;
+	vm->fence = below;
+	note_keys(vm, ref, v, n);
+	r = pal_pickle_node_add(vm, ref, v, n);
+	vm->nstack = x;
+	return r == 0 ? 1 : r;
 }
 
 int

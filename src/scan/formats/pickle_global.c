@@ -524,7 +524,7 @@ pal_pickle_global(struct pk_vm *vm, const char *mod, size_t mod_len,
 {
 	struct pk_ctx *cx = vm->cx;
 	struct pk_global *g;
-	uint32_t idx;
+	uint32_t idx = 0;
 	int fresh, over, r;
 
 	if (cx->probe && pal_pickle_dotted_ident(mod, mod_len))
@@ -559,7 +559,7 @@ pal_pickle_global(struct pk_vm *vm, const char *mod, size_t mod_len,
 int
 pal_pickle_global_ext(struct pk_vm *vm, uint32_t code, struct pk_val *out)
 {
-	uint32_t idx;
+	uint32_t idx = 0;
 	int fresh, r;
 
 	vm->cx->named_global = 1;
@@ -577,7 +577,7 @@ pal_pickle_global_dynamic(struct pk_vm *vm, const char *why,
     struct pk_val *out)
 {
 	struct pk_ctx *cx = vm->cx;
-	uint32_t idx;
+	uint32_t idx = 0;
 	int r;
 
 	cx->named_global = 1;

@@ -304,8 +304,10 @@ reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
 	}
 	if ((p = items_alloc(vm, ncap)) == NULL)
 		return PAL_ERR_NOMEM;
-	pk_vals_copy(p, nd->items != NULL ? nd->items : nd->in, nd->n);
-	items_free(vm, nd->items, nd->cap);
+	if (nd->n > 0)
+		pk_vals_copy(p, nd->items != NULL ? nd->items : nd->in, nd->n);
+	if (nd->items != NULL)
+		items_free(vm, nd->items, nd->cap);
 	nd->items = p;
 	nd->cap = (uint32_t)ncap;
 	return 0;
@@ -403,7 +405,8 @@ pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
 		nd->n += (uint32_t)keep;
 		vm->items += keep;
 	}
-	pal_pickle_unref_n(vm, v + keep, n - keep);
+	if (keep < n)
+		pal_pickle_unref_n(vm, v + keep, n - keep);
 	return 0;
 }
 

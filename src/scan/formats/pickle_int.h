@@ -67,17 +67,20 @@ enum {
 /* Longest module or global name judged as given (longer: unknown). */
 #define PK_NAME_MAX 4096
 
-/* Value tags.  PK_EMPTY marks an unused memo slot. */
+/*
+ * Value tags.  PK_EMPTY marks an unused memo slot.  The four tags of spans
+ * are 4 to 7, so that a memo entry holds one in two bits (pk_memo_pack).
+ */
 enum pk_tag {
 	PK_EMPTY = 0,
 	PK_NONE,
 	PK_BOOL,
 	PK_INT,		/* u.i */
-	PK_BIGINT,	/* an int beyond 64 bits: a span, see form */
-	PK_FLOAT,
-	PK_STR,		/* a span of the input, see form */
+	PK_STR = 4,	/* a span of the input, see form */
 	PK_BYTES,	/* a span of the input */
 	PK_BYTEARRAY,
+	PK_BIGINT = 7,	/* an int beyond 64 bits: a span, see form */
+	PK_FLOAT,
 	PK_BUFFER,	/* an out-of-band buffer (NEXT_BUFFER) */
 	PK_GLOBAL,	/* u.ref: index into the global table */
 	PK_NODE,	/* u.ref: index into the node pool */
@@ -290,6 +293,11 @@ struct pk_ctx {
  * bits and the value packed above (a node or global index, a scalar, or a
  * span of up to 16 KiB below 1 TiB), or an index into big for a value
  * that does not pack.  Millions of memoized strings are common.
+ *
+ *   node, global, scalar  kind | tag << 3 | (index or int) << 8
+ *   span                  kind | (tag - 4) << 3 | form << 5 | len << 8 |
+ *                         offset << 22
+ *   big                   kind | index into big << 3
  */
 enum {
 	PK_ME_EMPTY = 0,
@@ -414,14 +422,13 @@ void pal_pickle_memo_free(struct pk_vm *vm);
 static inline int
 pk_memo_pack(const struct pk_val *v, uint64_t *e)
 {
-	uint64_t len, code;
+	uint64_t len;
 
 	switch (v->tag) {
 	case PK_NODE:
-		*e = v->u.ref << 3 | PK_ME_NODE;
-		return 1;
 	case PK_GLOBAL:
-		*e = v->u.ref << 3 | PK_ME_GLOBAL;
+		*e = (v->tag == PK_NODE ? PK_ME_NODE : PK_ME_GLOBAL) |
+		    (uint64_t)v->tag << 3 | v->u.ref << 8;
 		return 1;
 	case PK_STR:
 	case PK_BYTES:
@@ -430,10 +437,8 @@ pk_memo_pack(const struct pk_val *v, uint64_t *e)
 		len = pk_span_len(v);
 		if (len >= (1u << 14) || v->u.off >= (uint64_t)1 << 40)
 			return 0;
-		code = v->tag == PK_STR ? 0 : v->tag == PK_BYTES ? 1 :
-		    v->tag == PK_BYTEARRAY ? 2 : 3;
-		*e = PK_ME_SPAN | code << 3 | (uint64_t)v->form << 5 |
-		    len << 8 | v->u.off << 22;
+		*e = PK_ME_SPAN | (uint64_t)(v->tag - PK_STR) << 3 |
+		    (uint64_t)v->form << 5 | len << 8 | v->u.off << 22;
 		return 1;
 	default:
 		/* Scalars: the tag, and an int of up to 56 bits. */
@@ -445,37 +450,24 @@ pk_memo_pack(const struct pk_val *v, uint64_t *e)
 	}
 }
 
-/* Unpacks a memo entry that is not PK_ME_EMPTY or PK_ME_BIG. */
+/*
+ * Unpacks a memo entry that is not PK_ME_EMPTY or PK_ME_BIG.  Without a
+ * branch on the kind: a fetch from the memo is one of the commonest steps
+ * of a pickle, and which kind comes next is not predictable.
+ */
 static inline void
 pk_memo_unpack(uint64_t e, struct pk_val *v)
 {
-	static const uint8_t span_tags[4] = { PK_STR, PK_BYTES, PK_BYTEARRAY,
-	    PK_BIGINT };
+	uint8_t b = (uint8_t)(e >> 3);
+	int span = (e & 7) == PK_ME_SPAN;
 
-	v->form = 0;
+	v->tag = span ? (uint8_t)(PK_STR + (b & 3)) : (uint8_t)(b & 31);
+	v->form = span ? (uint8_t)((b >> 2) & 7) : 0;
 	v->hi = 0;
-	v->lo = 0;
-	switch (e & 7) {
-	case PK_ME_NODE:
-		v->tag = PK_NODE;
-		v->u.ref = e >> 3;
-		break;
-	case PK_ME_GLOBAL:
-		v->tag = PK_GLOBAL;
-		v->u.ref = e >> 3;
-		break;
-	case PK_ME_SPAN:
-		v->tag = span_tags[(e >> 3) & 3];
-		v->form = (uint8_t)((e >> 5) & 7);
-		v->lo = (uint32_t)((e >> 8) & 0x3fff);
-		v->u.off = e >> 22;
-		break;
-	default:
-		v->tag = (uint8_t)((e >> 3) & 31);
-		/* Sign-extend the 56-bit int from the top bits. */
-		v->u.i = (int64_t)(e & ~(uint64_t)0xff) / 256;
-		break;
-	}
+	v->lo = span ? (uint32_t)((e >> 8) & 0x3fff) : 0;
+	/* Sign-extends the 56-bit int of a scalar from the top bits. */
+	v->u.i = span ? (int64_t)(e >> 22) :
+	    (int64_t)(e & ~(uint64_t)0xff) / 256;
 }
 
 /*
@@ -571,6 +563,7 @@ int pal_pickle_call(struct pk_vm *vm, struct pk_val callable,
     struct pk_val args, struct pk_val *kwargs, struct pk_val *out);
 int pal_pickle_build(struct pk_vm *vm);
 int pal_pickle_mutate(struct pk_vm *vm, size_t x);
+int pal_pickle_setitems_dict(struct pk_vm *vm);
 
 /* pickle_layout.c */
 int pal_pickle_joblib_array(struct pk_vm *vm, uint32_t ref);

@@ -1200,6 +1200,7 @@ frame_check(struct pk_vm *vm)
  * written back before anything else looks at them.
  */
 struct pk_regs {
+	size_t at;		/* vm->at: the opcode's offset */
 	struct pal_cur cur;	/* vm->cur */
 	struct pk_val *stack;	/* vm->stack */
 	size_t n;		/* vm->nstack */
@@ -1305,7 +1306,7 @@ fast_get(struct pk_vm *vm, struct pk_regs *R, uint64_t key)
 	/* The entry's kind says whether it is a node: no need to wait for
 	 * the tag just written. */
 	if ((e & 7) == PK_ME_NODE)
-		vm->nodes[e >> 3].refs++;
+		vm->nodes[e >> 8].refs++;
 	return 1;
 }
 
@@ -1356,7 +1357,28 @@ fast_mark(struct pk_vm *vm, struct pk_regs *R)
 	return 1;
 }
 
-/* Runs op on its ordinary path: 1 if done, 0 if dispatch() must run it. */
+/*
+ * SETITEMS on a dict: out of line (pickle_call.c), with the machine
+ * written back first, as the work is that of a container, not an opcode.
+ */
+static FAST_INLINE int
+fast_setitems(struct pk_vm *vm, struct pk_regs *R)
+{
+	int r;
+
+	regs_store(R, vm);
+	vm->at = R->at;
+	vm->op = OP_SETITEMS;
+	r = pal_pickle_setitems_dict(vm);
+	R->n = vm->nstack;
+	return r;
+}
+
+/*
+ * Runs op on its ordinary path: 1 if done, 0 if dispatch() must run it,
+ * or the negative PAL_ERR_* of a fast case that failed as the full path
+ * would have.
+ */
 static FAST_INLINE int
 fast(struct pk_vm *vm, struct pk_regs *R, uint8_t op)
 {
@@ -1390,6 +1412,7 @@ fast(struct pk_vm *vm, struct pk_regs *R, uint8_t op)
 	case OP_EMPTY_LIST:	return fast_empty(vm, R, PK_N_LIST);
 	case OP_EMPTY_SET:	return fast_empty(vm, R, PK_N_SET);
 	case OP_EMPTY_TUPLE:	return fast_empty(vm, R, PK_N_TUPLE);
+	case OP_SETITEMS:	return fast_setitems(vm, R);
 	case OP_MEMOIZE:
 		key = vm->memo.count;
 		goto put;
@@ -1463,7 +1486,7 @@ pal_pickle_run(struct pk_vm *vm)
 	regs_load(&R, vm);
 	start = R.cur.off;
 	for (;;) {
-		at = R.cur.off;
+		R.at = at = R.cur.off;
 		if (pal_cur_byte(&R.cur, &op) != 0) {
 			regs_store(&R, vm);
 			vm->at = at;
@@ -1482,12 +1505,13 @@ pal_pickle_run(struct pk_vm *vm)
 			    "more than %llu opcodes",
 			    (unsigned long long)max_ops);
 		}
-		if (!fast(vm, &R, op)) {
+		if ((r = fast(vm, &R, op)) != 1) {
 			vm->at = at;
 			vm->op = op;
 			cx->nops = nops;
 			regs_store(&R, vm);
-			if ((r = slow(vm, at, op)) != 0 || op == OP_STOP)
+			if (r < 0 || (r = slow(vm, at, op)) != 0 ||
+			    op == OP_STOP)
 				return r;
 			regs_load(&R, vm);
 			nops = cx->nops;
