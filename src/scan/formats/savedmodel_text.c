@@ -299,9 +299,28 @@ static const struct tspec user_object_spec[] = {
 static inline int
 peek(const struct tx *t, size_t k)
 {
-	if (k >= pal_cur_left(&t->cur))
+	struct pal_cur c = t->cur;
+	uint8_t b;
+
+	if (pal_cur_skip(&c, k) != 0 || pal_cur_u8(&c, &b) != 0)
 		return -1;
-	return t->cur.base[t->cur.off + k];
+	return b;
+}
+
+/*
+ * The unread bytes, as the cursor hands them out: for the loops that run
+ * over many bytes (blanks, comments, strings, names), which index the
+ * span within its length instead of calling the cursor per byte.
+ */
+static struct pal_pb_str
+rest(const struct tx *t)
+{
+	struct pal_cur c = t->cur;
+	struct pal_pb_str s = { NULL, pal_cur_left(&t->cur) };
+
+	if (pal_cur_bytes(&c, s.n, &s.p) != 0)
+		s.n = 0;
+	return s;
 }
 
 /* Moves past n bytes the caller has peeked at. */
@@ -411,22 +430,23 @@ hex_val(int ch)
 static void
 skip_ws(struct tx *t)
 {
-	int ch;
+	struct pal_pb_str s = rest(t);
+	size_t i = 0;
 
-	while ((ch = peek(t, 0)) >= 0) {
-		if (ch == '\n') {
-			adv(t, 1);
+	while (i < s.n) {
+		if (s.p[i] == '\n') {
 			t->line++;
-			t->lstart = t->cur.off;
-		} else if (ch == ' ' || ch == '\t' || ch == '\r' ||
-		    ch == '\v' || ch == '\f') {
-			adv(t, 1);
-		} else if (ch == '#') {
-			while ((ch = peek(t, 0)) >= 0 && ch != '\n' && ch != 0)
-				adv(t, 1);
+			t->lstart = t->cur.off + ++i;
+		} else if (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\r' ||
+		    s.p[i] == '\v' || s.p[i] == '\f') {
+			i++;
+		} else if (s.p[i] == '#') {
+			while (i < s.n && s.p[i] != '\n' && s.p[i] != 0)
+				i++;
 		} else
-			return;
+			break;
 	}
+	adv(t, i);
 }
 
 /* Takes the byte ch if it is next (after whitespace). */
@@ -444,16 +464,15 @@ take(struct tx *t, int ch)
 static int
 lex_ident(struct tx *t, struct pal_pb_str *out, const char *expected)
 {
+	struct pal_pb_str s = rest(t);
 	size_t n = 0;
 
-	if (!is_letter(peek(t, 0)))
+	if (s.n == 0 || !is_letter(s.p[0]))
 		return unexpected(t, expected);
-	while (is_letter(peek(t, n)) || is_digit(peek(t, n)))
+	while (n < s.n && (is_letter(s.p[n]) || is_digit(s.p[n])))
 		n++;
-	out->p = t->cur.base + t->cur.off;
 	out->n = n;
-	adv(t, n);
-	return 0;
+	return pal_cur_bytes(&t->cur, n, &out->p);
 }
 
 /*
@@ -465,8 +484,7 @@ lex_ident(struct tx *t, struct pal_pb_str *out, const char *expected)
 static int
 lex_bracket_name(struct tx *t, struct pal_pb_str *out)
 {
-	const uint8_t *start = t->cur.base + t->cur.off;
-	size_t first = t->cur.off;
+	struct pal_cur whole = t->cur;
 	struct pal_pb_str part;
 	int r, ch;
 
@@ -483,9 +501,8 @@ lex_bracket_name(struct tx *t, struct pal_pb_str *out)
 		adv(t, 1);
 	}
 	adv(t, 1);
-	out->p = start;
-	out->n = t->cur.off - first;
-	return 0;
+	out->n = t->cur.off - whole.off;
+	return pal_cur_bytes(&whole, out->n, &out->p);
 }
 
 /*
@@ -594,38 +611,62 @@ escape(struct tx *t, struct pal_buf *out, struct tx_pos esc)
 {
 	static const char from[] = "abfnrtv\\?'\"";
 	static const char to[] = "\a\b\f\n\r\t\v\\?'\"";
+	struct pal_pb_str s = rest(t);
 	const char *p;
-	unsigned v;
-	int ch = peek(t, 0), n;
+	unsigned v = 0;
+	size_t n = 0;
 
-	if (ch > 0 && (p = strchr(from, ch)) != NULL) {
+	if (s.n == 0)
+		return fail(t->err, PAL_ERR_TRUNCATED, esc, "input ends in an "
+		    "escape sequence");
+	if (s.p[0] != 0 && (p = strchr(from, s.p[0])) != NULL) {
 		adv(t, 1);
 		return put(t, out, (unsigned char)to[p - from]);
 	}
-	if (ch >= '0' && ch <= '7') {
+	if (s.p[0] >= '0' && s.p[0] <= '7') {
 		/* Up to three octal digits; \777 keeps its low byte. */
-		for (v = 0, n = 0; n < 3 && (ch = peek(t, 0)) >= '0' &&
-		    ch <= '7'; n++, adv(t, 1))
-			v = v * 8 + (unsigned)(ch - '0');
+		while (n < 3 && n < s.n && s.p[n] >= '0' && s.p[n] <= '7')
+			v = v * 8 + (unsigned)(s.p[n++] - '0');
+		adv(t, n);
 		return put(t, out, v);
 	}
-	if (ch == 'x') {
-		adv(t, 1);
-		if (!is_hex(peek(t, 0)))
+	if (s.p[0] == 'x') {
+		while (n < 2 && n + 1 < s.n && is_hex(s.p[n + 1]))
+			v = v * 16 + hex_val(s.p[++n]);
+		if (n == 0)
 			return fail(t->err, PAL_ERR_FORMAT, esc, "\\x needs a "
 			    "hex digit");
-		for (v = 0, n = 0; n < 2 && is_hex(ch = peek(t, 0));
-		    n++, adv(t, 1))
-			v = v * 16 + hex_val(ch);
+		adv(t, n + 1);
 		return put(t, out, v);
 	}
-	if (ch == 'u' || ch == 'U')
+	if (s.p[0] == 'u' || s.p[0] == 'U')
 		return unicode_escape(t, out, esc);
-	if (ch < 0)
-		return fail(t->err, PAL_ERR_TRUNCATED, esc, "input ends in an "
-		    "escape sequence");
 	return fail(t->err, PAL_ERR_FORMAT, esc, "invalid escape sequence "
 	    "in a string");
+}
+
+/*
+ * The bytes of a string literal up to its quote, an escape, a newline, a
+ * NUL or the end, appended in one piece.
+ */
+static int
+plain_run(struct tx *t, int q, struct pal_buf *out)
+{
+	struct pal_pb_str s = rest(t);
+	size_t i = 0;
+	int r;
+
+	while (i < s.n && s.p[i] != q && s.p[i] != '\\' && s.p[i] != '\n' &&
+	    s.p[i] != 0)
+		i++;
+	if (out != NULL && i > 0 && (r = pal_buf_append(out, s.p, i)) != 0) {
+		if (r == PAL_ERR_NOMEM)
+			return pal_err_set(t->err, r, "out of memory");
+		return fail(t->err, r, here(t), "decoded string over its "
+		    "limit");
+	}
+	adv(t, i);
+	return 0;
 }
 
 /*
@@ -640,6 +681,8 @@ literal(struct tx *t, struct pal_buf *out)
 
 	adv(t, 1);
 	for (;;) {
+		if ((r = plain_run(t, q, out)) != 0)
+			return r;
 		ch = peek(t, 0);
 		if (ch == q) {
 			adv(t, 1);
@@ -654,16 +697,11 @@ literal(struct tx *t, struct pal_buf *out)
 		if (ch == 0)
 			return fail(t->err, PAL_ERR_FORMAT, here(t), "NUL byte "
 			    "in a string");
-		if (ch == '\\') {
-			esc = here(t);
-			adv(t, 1);
-			if ((r = escape(t, out, esc)) != 0)
-				return r;
-		} else {
-			adv(t, 1);
-			if ((r = put(t, out, (unsigned)ch)) != 0)
-				return r;
-		}
+		/* What is left after a plain run is a backslash. */
+		esc = here(t);
+		adv(t, 1);
+		if ((r = escape(t, out, esc)) != 0)
+			return r;
 	}
 }
 
