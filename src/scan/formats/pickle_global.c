@@ -511,10 +511,7 @@ torchscript_global(const struct pk_ctx *cx, const char *mod, size_t mod_len,
 static void
 push_global(struct pk_val *out, uint32_t idx)
 {
-	out->tag = PK_GLOBAL;
-	out->form = 0;
-	out->hi = 0;
-	out->lo = 0;
+	out->head = pk_head(PK_GLOBAL, 0, 0);
 	out->u.ref = idx;
 }
 

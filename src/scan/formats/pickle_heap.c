@@ -115,10 +115,7 @@ pal_pickle_node_new(struct pk_vm *vm, uint8_t kind, struct pk_val *out)
 			return r;
 		id = pk_node_take(vm, kind);
 	}
-	out->tag = PK_NODE;
-	out->form = 0;
-	out->hi = 0;
-	out->lo = 0;
+	out->head = pk_head(PK_NODE, 0, 0);
 	out->u.ref = id;
 	return 0;
 }

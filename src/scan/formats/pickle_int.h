@@ -99,12 +99,19 @@ enum pk_form {
 /*
  * A value: 16 bytes, passed by value.  Spans (strings, bytes, big ints)
  * are an offset into the item and a 48-bit length; nothing is copied.
+ * The tag, form and length share one word, head, so that a value is
+ * written and copied with two stores (pk_set, pk_val_copy).
  */
 struct pk_val {
-	uint8_t tag;
-	uint8_t form;
-	uint16_t hi;		/* length bits 32..47 */
-	uint32_t lo;		/* length bits 0..31 */
+	union {
+		struct {
+			uint8_t tag;
+			uint8_t form;
+			uint16_t hi;	/* length bits 32..47 */
+			uint32_t lo;	/* length bits 0..31 */
+		};
+		uint64_t head;	/* the four above, as one word */
+	};
 	union {
 		int64_t i;
 		double f;
@@ -113,19 +120,47 @@ struct pk_val {
 	} u;
 };
 
+/* The head word of a value with these fields, built in registers. */
+static inline uint64_t
+pk_head(uint8_t tag, uint8_t form, uint64_t len)
+{
+	struct pk_val v;
+
+	v.tag = tag;
+	v.form = form;
+	v.hi = (uint16_t)(len >> 32);
+	v.lo = (uint32_t)len;
+	return v.head;
+}
+
 /*
- * Copies a value field by field.  Values are built field by field; a
- * single 16-byte load of one would wait for those stores to retire
- * (a failed store-to-load forward), which on the stack's hot path cost
- * more than the rest of an opcode.
+ * Sets a value with two stores.  A value is read soon after it is
+ * written (the next opcode pops it, a copy moves it): a load that must
+ * gather several smaller stores still in flight waits for them to reach
+ * the cache, one that matches a single store is forwarded from it.  So
+ * values are written, and copied, a word at a time.
  */
+static inline void
+pk_set(struct pk_val *v, uint8_t tag, uint8_t form, uint64_t len,
+    uint64_t u)
+{
+	v->head = pk_head(tag, form, len);
+	v->u.off = u;
+}
+
+/* As pk_set, for a scalar whose payload is a signed int. */
+static inline void
+pk_set_int(struct pk_val *v, uint8_t tag, int64_t i)
+{
+	v->head = pk_head(tag, 0, 0);
+	v->u.i = i;
+}
+
+/* Copies a value a word at a time (see pk_set). */
 static inline void
 pk_val_copy(struct pk_val *dst, const struct pk_val *src)
 {
-	dst->tag = src->tag;
-	dst->form = src->form;
-	dst->hi = src->hi;
-	dst->lo = src->lo;
+	dst->head = src->head;
 	dst->u = src->u;
 }
 
@@ -461,10 +496,9 @@ pk_memo_unpack(uint64_t e, struct pk_val *v)
 	uint8_t b = (uint8_t)(e >> 3);
 	int span = (e & 7) == PK_ME_SPAN;
 
-	v->tag = span ? (uint8_t)(PK_STR + (b & 3)) : (uint8_t)(b & 31);
-	v->form = span ? (uint8_t)((b >> 2) & 7) : 0;
-	v->hi = 0;
-	v->lo = span ? (uint32_t)((e >> 8) & 0x3fff) : 0;
+	v->head = pk_head(span ? (uint8_t)(PK_STR + (b & 3)) :
+	    (uint8_t)(b & 31), span ? (uint8_t)((b >> 2) & 7) : 0,
+	    span ? (e >> 8) & 0x3fff : 0);
 	/* Sign-extends the 56-bit int of a scalar from the top bits. */
 	v->u.i = span ? (int64_t)(e >> 22) :
 	    (int64_t)(e & ~(uint64_t)0xff) / 256;

@@ -162,11 +162,7 @@ push_scalar(struct pk_vm *vm, uint8_t tag, int64_t i)
 	if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0)
 		return r;
 	p = &vm->stack[vm->nstack++];
-	p->tag = tag;
-	p->form = 0;
-	p->hi = 0;
-	p->lo = 0;
-	p->u.i = i;
+	pk_set_int(p, tag, i);
 	return 0;
 }
 
@@ -181,11 +177,7 @@ push_span(struct pk_vm *vm, uint8_t tag, uint8_t form, size_t off,
 	if (vm->nstack == vm->cap_stack && (r = grow_stack(vm)) != 0)
 		return r;
 	p = &vm->stack[vm->nstack++];
-	p->tag = tag;
-	p->form = form;
-	p->hi = (uint16_t)((uint64_t)len >> 32);
-	p->lo = (uint32_t)len;
-	p->u.off = off;
+	pk_set(p, tag, form, len, off);
 	return 0;
 }
 
@@ -1239,11 +1231,7 @@ fast_scalar(struct pk_regs *R, uint8_t tag, int64_t i)
 
 	if (p == NULL)
 		return 0;
-	p->tag = tag;
-	p->form = 0;
-	p->hi = 0;
-	p->lo = 0;
-	p->u.i = i;
+	pk_set_int(p, tag, i);
 	return 1;
 }
 
@@ -1280,11 +1268,7 @@ fast_counted(struct pk_regs *R, size_t nb, uint8_t tag, uint8_t form)
 	    !pal_pickle_utf8_ok(p, size, 1))
 		return 0;
 	v = fast_slot(R);
-	v->tag = tag;
-	v->form = form;
-	v->hi = (uint16_t)((uint64_t)size >> 32);
-	v->lo = (uint32_t)size;
-	v->u.off = off;
+	pk_set(v, tag, form, size, off);
 	return 1;
 }
 
@@ -1340,11 +1324,7 @@ fast_empty(struct pk_vm *vm, struct pk_regs *R, uint8_t kind)
 	    (id = pk_node_take(vm, kind)) == PK_NOREF)
 		return 0;
 	p = fast_slot(R);
-	p->tag = PK_NODE;
-	p->form = 0;
-	p->hi = 0;
-	p->lo = 0;
-	p->u.ref = id;
+	pk_set(p, PK_NODE, 0, 0, id);
 	return 1;
 }
 
