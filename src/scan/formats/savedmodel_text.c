@@ -323,13 +323,11 @@ rest(const struct tx *t)
 	return s;
 }
 
-/* Moves past n bytes the caller has peeked at. */
+/* Moves past n bytes the caller has looked at: they are there. */
 static inline void
 adv(struct tx *t, size_t n)
 {
-	int r = pal_cur_skip(&t->cur, n);
-
-	(void)r;	/* peeked bytes are there: cannot fail */
+	(void)pal_cur_skip(&t->cur, n);
 }
 
 static struct tx_pos
@@ -875,7 +873,8 @@ resume(struct tx *t, const struct tx *base, const struct tx_mark *k,
     struct tx_msg *m)
 {
 	*t = *base;
-	t->cur.off = k->pos.off;
+	/* The mark was taken inside the item: the seek cannot fail. */
+	(void)pal_cur_seek(&t->cur, k->pos.off);
 	t->line = k->pos.line;
 	t->lstart = k->pos.lstart;
 	memset(m, 0, sizeof(*m));
@@ -1848,18 +1847,48 @@ any_asset_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f)
 	return asset_bytes(c, str_of(&c->blob), vat);
 }
 
+/* CollectionDef of saved_model_assets: any_list { value: Any ... }. */
+static int
+collection_assets(struct tx_ctx *c, const struct tx_mark *value)
+{
+	struct tx_field g, h;
+	struct tx_msg cm, lm;
+	struct tx t;
+	int r;
+
+	resume(&t, &c->base, value, &cm);
+	while ((r = tx_next(&cm, &g)) == 1) {
+		if ((r = known(collection_spec, &g, c)) != 0)
+			return r;
+		if (!is(&g, "any_list"))
+			continue;
+		if ((r = tx_enter(&cm, &g, &lm)) != 0)
+			return r;
+		while ((r = tx_next(&lm, &h)) == 1) {
+			if ((r = known(any_list_spec, &h, c)) != 0)
+				return r;
+			if (is(&h, "value") &&
+			    (r = any_asset_check(c, &lm, &h)) != 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
 /*
  * collection_def: TF1 SavedModels list their assets in the collection
  * "saved_model_assets", as Any-wrapped AssetFileDefs; the loader reads
- * them there when asset_file_def is empty.
+ * them there when asset_file_def is empty.  The value is read again from
+ * its mark once the key is known, which may come after it.
  */
 static int
 collection_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f)
 {
-	struct tx_field g, h;
-	struct tx_msg em, cm, lm;
+	struct tx_field g;
+	struct tx_msg em, cm;
 	struct tx_mark vk;
-	struct tx t;
 	int hk = 0, hv = 0, r;
 
 	if ((r = tx_enter(m, f, &em)) != 0)
@@ -1885,25 +1914,7 @@ collection_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f)
 	if (r < 0 || !hv || !pal_pb_str_eq(str_of(&c->key),
 	    "saved_model_assets"))
 		return r;
-	resume(&t, &c->base, &vk, &cm);
-	while ((r = tx_next(&cm, &g)) == 1) {
-		if ((r = known(collection_spec, &g, c)) != 0)
-			return r;
-		if (!is(&g, "any_list"))
-			continue;
-		if ((r = tx_enter(&cm, &g, &lm)) != 0)
-			return r;
-		while ((r = tx_next(&lm, &h)) == 1) {
-			if ((r = known(any_list_spec, &h, c)) != 0)
-				return r;
-			if (is(&h, "value") &&
-			    (r = any_asset_check(c, &lm, &h)) != 0)
-				return r;
-		}
-		if (r < 0)
-			return r;
-	}
-	return r;
+	return collection_assets(c, &vk);
 }
 
 /* SavedUserObject: Keras objects of TF 2.0-2.4 carry JSON metadata. */
