@@ -354,20 +354,28 @@ fail(struct pal_err *err, int code, struct tx_pos p, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
-	/* pal_err_set cuts an over-long detail with "...". */
+	else if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	return pal_err_set(err, code, "line %zu, column %zu: %s", p.line,
 	    p.off - p.lstart + 1, msg);
 }
 
-/* "line 4, column 3", for findings and wrapped errors. */
-static void
-pos_str(char *out, size_t n, struct tx_pos p)
-{
-	snprintf(out, n, "line %zu, column %zu", p.line, p.off - p.lstart + 1);
-}
-
 /* Room for pos_str: two 20-digit numbers and the words. */
 #define TX_POS_MAX 64
+
+/*
+ * "line 4, column 3", for findings and wrapped errors.  out has
+ * TX_POS_MAX bytes, which always hold it.
+ */
+static void
+pos_str(char out[TX_POS_MAX], struct tx_pos p)
+{
+	int n = snprintf(out, TX_POS_MAX, "line %zu, column %zu", p.line,
+	    p.off - p.lstart + 1);
+
+	if (n < 0 || n >= TX_POS_MAX)
+		out[0] = '\0';
+}
 
 /* A printable rendering of the byte at the position, for errors. */
 static const char *
@@ -1684,7 +1692,7 @@ node_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f,
 	v = str_of(&c->val);
 	if (!pal_tf_op_judge(o, in_saver, found ? &v : NULL, &rule, &why))
 		return 0;
-	pos_str(at, sizeof(at), f->at);
+	pos_str(at, f->at);
 	return pal_tf_report(c->s, c->it, rule, where, str_of(&c->name), at,
 	    "op %s %s", pal_pb_quote(qo, sizeof(qo), str_of(&c->op)), why);
 }
@@ -1758,7 +1766,7 @@ asset_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f)
 	}
 	if (r < 0 || !hn)
 		return r;
-	pos_str(loc, sizeof(loc), at);
+	pos_str(loc, at);
 	return pal_tf_asset(c->s, c->it, str_of(&c->val), loc);
 }
 
@@ -1775,7 +1783,7 @@ asset_bytes(struct tx_ctx *c, struct pal_pb_str b, struct tx_pos at)
 	struct pal_pb_msg am;
 	int hn = 0, r;
 
-	pos_str(loc, sizeof(loc), at);
+	pos_str(loc, at);
 	pal_pb_init(&am, b.p, b.n, 0, 0);
 	while ((r = pal_pb_next(&am, &g, c->err)) == 1) {
 		if (g.num != 1 && g.num != 2)
@@ -1947,7 +1955,7 @@ user_object_check(struct tx_ctx *c, struct tx_msg *m, const struct tx_field *f)
 	}
 	if (r < 0)
 		return r;
-	pos_str(at, sizeof(at), mat);
+	pos_str(at, mat);
 	return pal_tf_keras_json(c->s, c->it, str_of(&c->key),
 	    str_of(&c->val), at);
 }
