@@ -247,7 +247,9 @@ is_text(const uint8_t *d, size_t len)
 
 /*
  * A SavedModel in protobuf text format: after blank lines and '#'
- * comments, the first field of a SavedModel message.
+ * comments (protobuf's blanks include \v and \f), the first field of a
+ * SavedModel message, as a whole name: whatever follows it ('{', '<',
+ * ':', a blank, a newline, a comment) is for the parser to judge.
  */
 static int
 is_savedmodel_text(const uint8_t *d, size_t len)
@@ -258,7 +260,7 @@ is_savedmodel_text(const uint8_t *d, size_t len)
 
 	for (;;) {
 		while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
-		    d[i] == '\r'))
+		    d[i] == '\r' || d[i] == '\v' || d[i] == '\f'))
 			i++;
 		if (i >= len || d[i] != '#')
 			break;
@@ -268,8 +270,8 @@ is_savedmodel_text(const uint8_t *d, size_t len)
 	for (k = 0; k < sizeof(first) / sizeof(first[0]); k++) {
 		n = strlen(first[k]);
 		if (len - i > n && memcmp(d + i, first[k], n) == 0 &&
-		    (d[i + n] == ':' || d[i + n] == ' ' || d[i + n] == '{' ||
-		    d[i + n] == '\t'))
+		    d[i + n] != '_' && !(d[i + n] >= '0' && d[i + n] <= '9') &&
+		    !((d[i + n] | 0x20) >= 'a' && (d[i + n] | 0x20) <= 'z'))
 			return 1;
 	}
 	return 0;
@@ -320,9 +322,14 @@ pal_detect(const uint8_t *data, size_t len)
 		return PAL_FMT_HDF5;
 	if (pal_detect_zip_trailer(data, len))
 		return PAL_FMT_ZIP;
+	/*
+	 * Before the text test: TensorFlow's text parser takes raw bytes
+	 * (invalid UTF-8, control bytes) inside strings, which make a file
+	 * fail is_text.
+	 */
+	if (is_savedmodel_text(data, len))
+		return PAL_FMT_TF_SAVEDMODEL_TEXT;
 	if (is_text(data, len)) {
-		if (is_savedmodel_text(data, len))
-			return PAL_FMT_TF_SAVEDMODEL_TEXT;
 		if (is_jinja(data, len))
 			return PAL_FMT_JINJA;
 		return PAL_FMT_TEXT;

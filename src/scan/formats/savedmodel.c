@@ -586,28 +586,35 @@ node_attr_s(struct tf_ctx *c, struct pal_pb_msg nm, const char *key,
 	*found = 0;
 	while ((r = pal_pb_next(&nm, &f, c->err)) == 1) {
 		struct pal_pb_str k = { NULL, 0 };
+		struct pal_pb_field value = { 0 };
+		int hv = 0;
 
 		if (f.num != 5)
 			continue;
 		if ((r = pal_pb_enter(&nm, &f, &em, c->err)) != 0)
 			return r;
+		/* A map entry's key and value come in either order. */
 		while ((r = pal_pb_next(&em, &g, c->err)) == 1) {
 			if ((r = known(attr_entry_fields, &g, c->err)) != 0)
 				return r;
 			if (g.num == 1)
 				k = pal_pb_str_of(&g);
-			if (g.num != 2 || !pal_pb_str_eq(k, key))
-				continue;
-			if ((r = pal_pb_enter(&em, &g, &vm, c->err)) != 0)
-				return r;
-			while ((r = pal_pb_next(&vm, &h, c->err)) == 1)
-				if (h.num == 2 && h.wire == PAL_PB_LEN) {
-					*out = pal_pb_str_of(&h);
-					*found = 1;
-				}
-			if (r < 0)
-				return r;
+			else if (g.num == 2) {
+				value = g;
+				hv = 1;
+			}
 		}
+		if (r < 0)
+			return r;
+		if (!hv || !pal_pb_str_eq(k, key))
+			continue;
+		if ((r = pal_pb_enter(&em, &value, &vm, c->err)) != 0)
+			return r;
+		while ((r = pal_pb_next(&vm, &h, c->err)) == 1)
+			if (h.num == 2 && h.wire == PAL_PB_LEN) {
+				*out = pal_pb_str_of(&h);
+				*found = 1;
+			}
 		if (r < 0)
 			return r;
 	}
