@@ -51,4 +51,9 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
 PYEOF
 expect_exit 1 "TorchScript archive with a Python global" -- "$PALISADE" scan "$TMP/ts_evil.pt"
 expect_grep "posix.system" "$TMP/out" "global in a TorchScript pickle named"
+
+# A SavedModel whose attribute map entry lists its value before its key
+# (protobuf allows either order): the attribute is still read.
+expect_exit 1 "attribute value before key" -- "$PALISADE" scan "$PAL_SRC/tests/data/savedmodel/regress/attr_value_before_key.pb"
+expect_grep "DecodeProtoV2" "$TMP/out" "op judged by its attribute"
 finish
