@@ -429,6 +429,17 @@ key_kind(struct pk_vm *vm, const struct pk_val *k)
 }
 
 /*
+ * A str key that key_kind would find plain on its first byte: raw text
+ * shorter than four bytes or not starting with '_'.  Most keys are.
+ */
+static inline int
+plain_key(struct pk_vm *vm, const struct pk_val *k)
+{
+	return (k->form == PK_F_UTF8 || k->form == PK_F_LATIN1) &&
+	    (pk_span_len(k) < 4 || vm->cx->data[k->u.off] != '_');
+}
+
+/*
  * Dict keys: note the special attribute names a BUILD state can set, and
  * where the value of the last "__setstate__" goes (the dict's cls field
  * holds that item index).  Called before the items are added.
@@ -441,13 +452,8 @@ note_keys(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
 	int k;
 
 	for (i = 0; i + 1 < n; i += 2) {
-		if (v[i].tag != PK_STR)
-			continue;
-		/* What key_kind would see first, without the call. */
-		if ((v[i].form == PK_F_UTF8 || v[i].form == PK_F_LATIN1) &&
-		    (pk_span_len(&v[i]) < 4 || vm->cx->data[v[i].u.off] != '_'))
-			continue;
-		if ((k = key_kind(vm, &v[i])) == 0)
+		if (v[i].tag != PK_STR || plain_key(vm, &v[i]) ||
+		    (k = key_kind(vm, &v[i])) == 0)
 			continue;
 		nd->flags |= PK_NF_KEY_DUNDER;
 		if (k == 2) {
@@ -540,9 +546,10 @@ int
 pal_pickle_setitems_dict(struct pk_vm *vm)
 {
 	const struct pk_val *t, *v;
-	size_t x, below, n;
+	size_t x, below, n, i;
 	uint32_t ref;
-	int r;
+	int note, r;
+	uint8_t k;
 
 	if (vm->nmarks == 0)
 		return 0;
@@ -556,11 +563,20 @@ pal_pickle_setitems_dict(struct pk_vm *vm)
 	ref = (uint32_t)t->u.ref;
 	v = vm->stack + x;
 	n = vm->nstack - x;
-	if (first_unhashable(vm, v, n, 2) < n)
-		return 0;
+	/* One pass: keys that fail the load, and keys note_keys must see. */
+	for (i = 0, note = 0; i < n; i += 2) {
+		if (v[i].tag == PK_NODE) {
+			k = vm->nodes[v[i].u.ref].kind;
+			if (k == PK_N_LIST || k == PK_N_DICT || k == PK_N_SET)
+				return 0;
+		} else if (v[i].tag == PK_STR) {
+			note |= !plain_key(vm, &v[i]);
+		}
+	}
 	vm->nmarks--;
 	vm->fence = below;
-	note_keys(vm, ref, v, n);
+	if (note)
+		note_keys(vm, ref, v, n);
 	r = pal_pickle_node_add(vm, ref, v, n);
 	vm->nstack = x;
 	return r == 0 ? 1 : r;

@@ -174,7 +174,7 @@ slab_carve(struct pk_vm *vm, size_t bytes)
 	return p;
 }
 
-static struct pk_val *
+static inline struct pk_val *
 items_alloc(struct pk_vm *vm, size_t cap)
 {
 	int c = slab_class(cap);
@@ -193,7 +193,7 @@ items_alloc(struct pk_vm *vm, size_t cap)
 	return slab_carve(vm, cap * sizeof(struct pk_val));
 }
 
-static void
+static inline void
 items_free(struct pk_vm *vm, struct pk_val *p, size_t cap)
 {
 	int c = slab_class(cap);
@@ -277,17 +277,13 @@ pal_pickle_items(struct pk_vm *vm, uint32_t ref, size_t *n)
 	return nd->items != NULL ? nd->items : nd->in;
 }
 
-/* Makes room for want items in a node; 0, or PAL_ERR_NOMEM. */
+/* Makes room for want items in a node, growing its array; see reserve. */
 static int
-reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
+grow_items(struct pk_vm *vm, struct pk_node *nd, size_t want)
 {
 	struct pk_val *p;
 	size_t ncap;
 
-	if (want <= PK_INLINE && nd->items == NULL)
-		return 0;
-	if (nd->items != NULL && want <= nd->cap)
-		return 0;
 	for (ncap = nd->cap ? (size_t)nd->cap * 2 : 8; ncap < want; ncap *= 2)
 		;
 	/* A large array grows in place where it can: no copy, and no
@@ -307,6 +303,28 @@ reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
 		items_free(vm, nd->items, nd->cap);
 	nd->items = p;
 	nd->cap = (uint32_t)ncap;
+	return 0;
+}
+
+/*
+ * Makes room for want items in a node; 0, or PAL_ERR_NOMEM.  A node's
+ * first array, of eight items, is the commonest case (a small dict): it
+ * comes from its free list here, inline.
+ */
+static inline int
+reserve(struct pk_vm *vm, struct pk_node *nd, size_t want)
+{
+	struct pk_val *p;
+
+	if (nd->items == NULL ? want <= PK_INLINE : want <= nd->cap)
+		return 0;
+	if (nd->items != NULL || want > 8 || vm->slab.free[0] == NULL)
+		return grow_items(vm, nd, want);
+	p = vm->slab.free[0];
+	memcpy(&vm->slab.free[0], (const void *)p, sizeof(struct pk_val *));
+	pk_vals_copy(p, nd->in, nd->n);
+	nd->items = p;
+	nd->cap = 8;
 	return 0;
 }
 
@@ -346,7 +364,8 @@ shed(struct pk_vm *vm, uint32_t id)
 	for (i = 0; i < n; i++)
 		if (it[i].tag == PK_NODE && --vm->nodes[it[i].u.ref].refs == 0)
 			vm->dead[vm->ndead++] = (uint32_t)it[i].u.ref;
-	items_free(vm, nd->items, nd->cap);
+	if (nd->items != NULL)
+		items_free(vm, nd->items, nd->cap);
 	nd->items = NULL;
 	nd->cap = 0;
 	while (vm->ndead > 0) {
@@ -380,6 +399,19 @@ pal_pickle_node_add(struct pk_vm *vm, uint32_t ref, const struct pk_val *v,
 	struct pk_node *nd = &vm->nodes[ref];
 	size_t keep = n, room, cap = keep_cap(nd->kind);
 
+	/* Dicts and tuples shed nothing; with room under both caps, what
+	 * follows keeps every value, and this is all it does. */
+	if ((nd->kind == PK_N_DICT || nd->kind == PK_N_TUPLE) &&
+	    nd->n + n <= cap && vm->items + n <= vm->cx->max_items) {
+		if (reserve(vm, nd, nd->n + n) != 0)
+			return pal_pickle_fail(vm, PAL_ERR_NOMEM,
+			    "out of memory");
+		pk_vals_copy((nd->items != NULL ? nd->items : nd->in) + nd->n,
+		    v, n);
+		nd->n += (uint32_t)n;
+		vm->items += n;
+		return 0;
+	}
 	if (nd->kind == PK_N_LIST || nd->kind == PK_N_SET ||
 	    nd->kind == PK_N_FROZENSET)
 		shed_items(vm, ref, v, n);

@@ -1193,10 +1193,14 @@ frame_check(struct pk_vm *vm)
  */
 struct pk_regs {
 	size_t at;		/* vm->at: the opcode's offset */
+	uint8_t op;		/* vm->op */
 	struct pal_cur cur;	/* vm->cur */
 	struct pk_val *stack;	/* vm->stack */
 	size_t n;		/* vm->nstack */
 	size_t cap;		/* vm->cap_stack */
+	uint64_t nops;		/* cx->nops */
+	uint64_t max_ops;	/* cx->max_opcodes */
+	size_t fend;		/* frame_limit() */
 };
 
 static FAST_INLINE void
@@ -1338,6 +1342,31 @@ fast_mark(struct pk_vm *vm, struct pk_regs *R)
 }
 
 /*
+ * A pickler memoizes most strings and containers right after making them:
+ * MEMOIZE is then run at once, as the loop would run it next, without a
+ * turn of the loop.  Only where the loop would have nothing to do in
+ * between: the value's opcode ended inside its frame (or outside any), and
+ * the opcode count has room.  If fast_put declines, nothing was taken and
+ * the loop finds MEMOIZE as usual.
+ */
+static FAST_INLINE int
+fuse_memoize(struct pk_vm *vm, struct pk_regs *R)
+{
+	struct pal_cur c = R->cur;
+	uint8_t b;
+
+	if (R->cur.off >= R->fend || R->nops >= R->max_ops ||
+	    pal_cur_byte(&c, &b) != 0 || b != OP_MEMOIZE ||
+	    !fast_put(vm, R, vm->memo.count))
+		return 1;
+	R->at = R->cur.off;
+	R->op = OP_MEMOIZE;
+	R->cur = c;
+	R->nops++;
+	return 1;
+}
+
+/*
  * SETITEMS on a dict: out of line (pickle_call.c), with the machine
  * written back first, as the work is that of a container, not an opcode.
  */
@@ -1348,7 +1377,7 @@ fast_setitems(struct pk_vm *vm, struct pk_regs *R)
 
 	regs_store(R, vm);
 	vm->at = R->at;
-	vm->op = OP_SETITEMS;
+	vm->op = R->op;
 	r = pal_pickle_setitems_dict(vm);
 	R->n = vm->nstack;
 	return r;
@@ -1367,8 +1396,12 @@ fast(struct pk_vm *vm, struct pk_regs *R, uint8_t op)
 	uint8_t b;
 
 	switch (op) {
-	case OP_SHORT_BINUNICODE: return fast_counted(R, 1, PK_STR, PK_F_UTF8);
-	case OP_BINUNICODE:	return fast_counted(R, 4, PK_STR, PK_F_UTF8);
+	case OP_SHORT_BINUNICODE:
+		return fast_counted(R, 1, PK_STR, PK_F_UTF8) &&
+		    fuse_memoize(vm, R);
+	case OP_BINUNICODE:
+		return fast_counted(R, 4, PK_STR, PK_F_UTF8) &&
+		    fuse_memoize(vm, R);
 	case OP_BINUNICODE8:	return fast_counted(R, 8, PK_STR, PK_F_UTF8);
 	case OP_SHORT_BINSTRING: return fast_counted(R, 1, PK_STR,
 				     PK_F_LATIN1);
@@ -1388,8 +1421,10 @@ fast(struct pk_vm *vm, struct pk_regs *R, uint8_t op)
 	case OP_NEWTRUE:	return fast_scalar(R, PK_BOOL, 1);
 	case OP_NEWFALSE:	return fast_scalar(R, PK_BOOL, 0);
 	case OP_MARK:		return fast_mark(vm, R);
-	case OP_EMPTY_DICT:	return fast_empty(vm, R, PK_N_DICT);
-	case OP_EMPTY_LIST:	return fast_empty(vm, R, PK_N_LIST);
+	case OP_EMPTY_DICT:
+		return fast_empty(vm, R, PK_N_DICT) && fuse_memoize(vm, R);
+	case OP_EMPTY_LIST:
+		return fast_empty(vm, R, PK_N_LIST) && fuse_memoize(vm, R);
 	case OP_EMPTY_SET:	return fast_empty(vm, R, PK_N_SET);
 	case OP_EMPTY_TUPLE:	return fast_empty(vm, R, PK_N_TUPLE);
 	case OP_SETITEMS:	return fast_setitems(vm, R);
@@ -1448,62 +1483,61 @@ slow(struct pk_vm *vm, size_t at, uint8_t op)
 }
 
 /*
- * The loop keeps the opcode count in a local too, and writes it back
- * before dispatch() (whose opcodes may run a nested machine over the same
- * count) and before every return.
+ * The loop keeps the opcode count, and the opcode being run, in R too,
+ * and writes them back before dispatch() (whose opcodes may run a nested
+ * machine over the same count) and before every return.
  */
+static void
+regs_sync(const struct pk_regs *R, struct pk_vm *vm)
+{
+	regs_store(R, vm);
+	vm->at = R->at;
+	vm->op = R->op;
+	vm->cx->nops = R->nops;
+}
+
 int
 pal_pickle_run(struct pk_vm *vm)
 {
 	struct pk_ctx *cx = vm->cx;
-	const uint64_t max_ops = cx->max_opcodes;
-	uint64_t nops = cx->nops;
 	struct pk_regs R;
-	size_t start, at, fend = frame_limit(vm);
-	uint8_t op;
+	size_t start;
 	int r;
 
 	regs_load(&R, vm);
+	R.nops = cx->nops;
+	R.max_ops = cx->max_opcodes;
+	R.fend = frame_limit(vm);
 	start = R.cur.off;
 	for (;;) {
-		R.at = at = R.cur.off;
-		if (pal_cur_byte(&R.cur, &op) != 0) {
-			regs_store(&R, vm);
-			vm->at = at;
-			cx->nops = nops;
+		R.at = R.cur.off;
+		if (pal_cur_byte(&R.cur, &R.op) != 0) {
+			regs_sync(&R, vm);
 			vm->what = "end of data";
 			return pal_pickle_fail(vm, PAL_ERR_TRUNCATED, "%s",
-			    at == start ? "no pickle data (ran out of "
+			    R.at == start ? "no pickle data (ran out of "
 			    "input)" : "pickle data ends without STOP");
 		}
-		if (++nops > max_ops) {
-			regs_store(&R, vm);
-			vm->at = at;
-			vm->op = op;
-			cx->nops = nops;
+		if (++R.nops > R.max_ops) {
+			regs_sync(&R, vm);
 			return pal_pickle_fail(vm, PAL_ERR_LIMIT,
 			    "more than %llu opcodes",
-			    (unsigned long long)max_ops);
+			    (unsigned long long)R.max_ops);
 		}
-		if ((r = fast(vm, &R, op)) != 1) {
-			vm->at = at;
-			vm->op = op;
-			cx->nops = nops;
-			regs_store(&R, vm);
-			if (r < 0 || (r = slow(vm, at, op)) != 0 ||
-			    op == OP_STOP)
+		if ((r = fast(vm, &R, R.op)) != 1) {
+			regs_sync(&R, vm);
+			if (r < 0 || (r = slow(vm, R.at, R.op)) != 0 ||
+			    R.op == OP_STOP)
 				return r;
 			regs_load(&R, vm);
-			nops = cx->nops;
-			fend = frame_limit(vm);
+			R.nops = cx->nops;
+			R.fend = frame_limit(vm);
 		}
-		if (R.cur.off >= fend) {
-			regs_store(&R, vm);
-			vm->at = at;
-			vm->op = op;
+		if (R.cur.off >= R.fend) {
+			regs_sync(&R, vm);
 			if ((r = frame_check(vm)) != 0)
 				return r;
-			fend = frame_limit(vm);
+			R.fend = frame_limit(vm);
 		}
 	}
 }
