@@ -120,10 +120,17 @@ struct pk_val {
 	} u;
 };
 
-/* The head word of a value with these fields, built in registers. */
+/*
+ * The head word of a value with these fields, built in registers: spelled
+ * out where the byte order is known, through the union elsewhere.
+ */
 static inline uint64_t
 pk_head(uint8_t tag, uint8_t form, uint64_t len)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint64_t)tag | (uint64_t)form << 8 |
+	    (len >> 32 & 0xffff) << 16 | (len & 0xffffffff) << 32;
+#else
 	struct pk_val v;
 
 	v.tag = tag;
@@ -131,6 +138,7 @@ pk_head(uint8_t tag, uint8_t form, uint64_t len)
 	v.hi = (uint16_t)(len >> 32);
 	v.lo = (uint32_t)len;
 	return v.head;
+#endif
 }
 
 /*

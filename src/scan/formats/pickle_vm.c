@@ -1196,8 +1196,8 @@ struct pk_regs {
 	uint8_t op;		/* vm->op */
 	struct pal_cur cur;	/* vm->cur */
 	struct pk_val *stack;	/* vm->stack */
-	size_t n;		/* vm->nstack */
-	size_t cap;		/* vm->cap_stack */
+	struct pk_val *top;	/* vm->stack + vm->nstack: the next slot */
+	struct pk_val *end;	/* vm->stack + vm->cap_stack */
 	uint64_t nops;		/* cx->nops */
 	uint64_t max_ops;	/* cx->max_opcodes */
 	size_t fend;		/* frame_limit() */
@@ -1208,24 +1208,24 @@ regs_load(struct pk_regs *R, const struct pk_vm *vm)
 {
 	R->cur = vm->cur;
 	R->stack = vm->stack;
-	R->n = vm->nstack;
-	R->cap = vm->cap_stack;
+	R->top = vm->stack + vm->nstack;
+	R->end = vm->stack + vm->cap_stack;
 }
 
 static FAST_INLINE void
 regs_store(const struct pk_regs *R, struct pk_vm *vm)
 {
 	vm->cur.off = R->cur.off;
-	vm->nstack = R->n;
+	vm->nstack = (size_t)(R->top - R->stack);
 }
 
 /* The next free stack slot, taken; NULL when the stack must grow. */
 static FAST_INLINE struct pk_val *
 fast_slot(struct pk_regs *R)
 {
-	if (R->n == R->cap)
+	if (R->top == R->end)
 		return NULL;
-	return &R->stack[R->n++];
+	return R->top++;
 }
 
 static FAST_INLINE int
@@ -1261,7 +1261,7 @@ fast_counted(struct pk_regs *R, size_t nb, uint8_t tag, uint8_t form)
 	struct pk_val *v;
 	size_t size, off;
 
-	if (R->n == R->cap || pal_cur_take(&R->cur, nb, &p) != 0)
+	if (R->top == R->end || pal_cur_take(&R->cur, nb, &p) != 0)
 		return 0;
 	size = (size_t)le(p, nb);
 	off = R->cur.off;
@@ -1305,13 +1305,14 @@ fast_put(struct pk_vm *vm, struct pk_regs *R, uint64_t key)
 	struct pk_memo *m = &vm->memo;
 	const struct pk_val *v;
 
-	if (R->n <= vm->fence || key != m->dense_init ||
+	if (R->top <= R->stack + vm->fence || key != m->dense_init ||
 	    key >= m->dense_cap || m->count >= vm->cx->max_memo)
 		return 0;
-	v = &R->stack[R->n - 1];
+	v = R->top - 1;
 	if (!pk_memo_pack(v, &m->dense[key]))
 		return 0;
-	pal_pickle_ref(vm, v);
+	if (v->tag == PK_NODE)
+		vm->nodes[v->u.ref].refs++;
 	m->dense_init++;
 	m->count++;
 	return 1;
@@ -1324,7 +1325,7 @@ fast_empty(struct pk_vm *vm, struct pk_regs *R, uint8_t kind)
 	struct pk_val *p;
 	uint32_t id;
 
-	if (R->n == R->cap || R->n < vm->fence ||
+	if (R->top == R->end || R->top < R->stack + vm->fence ||
 	    (id = pk_node_take(vm, kind)) == PK_NOREF)
 		return 0;
 	p = fast_slot(R);
@@ -1337,7 +1338,7 @@ fast_mark(struct pk_vm *vm, struct pk_regs *R)
 {
 	if (vm->nmarks == vm->cap_marks)
 		return 0;
-	vm->marks[vm->nmarks++] = vm->fence = R->n;
+	vm->marks[vm->nmarks++] = vm->fence = (size_t)(R->top - R->stack);
 	return 1;
 }
 
@@ -1379,7 +1380,7 @@ fast_setitems(struct pk_vm *vm, struct pk_regs *R)
 	vm->at = R->at;
 	vm->op = R->op;
 	r = pal_pickle_setitems_dict(vm);
-	R->n = vm->nstack;
+	R->top = R->stack + vm->nstack;
 	return r;
 }
 
