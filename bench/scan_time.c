@@ -9,11 +9,14 @@
  * that the page cache and the page tables are warm, and then times
  * pal_scan_memory (format detection and the full scan, as `palisade scan`
  * runs it, without the sandbox) over several repetitions, each in a fresh
- * session.  The session's set-up and teardown are outside the timing.
+ * session, after untimed warm-up runs (the interpreter side is warm too:
+ * its loop has run before the best of its repetitions).  The session's
+ * set-up and teardown are outside the timing.
  *
- * Usage: scan_time [-r REPEAT] [-n OPCODES] [-q] FILE
+ * Usage: scan_time [-r REPEAT] [-w WARMUP] [-n OPCODES] [-q] FILE
  *
  *   -r  repetitions (default 5); the best and the median are reported
+ *   -w  untimed runs first (default 1)
  *   -n  opcodes in the file (counted by the caller, e.g. with
  *       pickletools.genops), for opcodes/s; the scanner does not say
  *   -q  do not touch the pages before the first run (a 1 GB archive
@@ -43,6 +46,7 @@
 
 struct args {
 	long repeat;
+	long warmup;
 	uint64_t nops;
 	int no_touch;
 	const char *path;
@@ -51,8 +55,8 @@ struct args {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: scan_time [-r REPEAT] [-n OPCODES] [-q] "
-	    "FILE\n");
+	fprintf(stderr, "usage: scan_time [-r REPEAT] [-w WARMUP] "
+	    "[-n OPCODES] [-q] FILE\n");
 }
 
 /* A decimal count in [lo, hi]; -1 if the text is not one. */
@@ -78,14 +82,20 @@ parse_args(int argc, char **argv, struct args *a)
 	int c;
 
 	a->repeat = 5;
+	a->warmup = 1;
 	a->nops = 0;
 	a->no_touch = 0;
-	while ((c = getopt(argc, argv, "r:n:q")) != -1) {
+	while ((c = getopt(argc, argv, "r:w:n:q")) != -1) {
 		switch (c) {
 		case 'r':
 			if (parse_count(optarg, 1, MAX_REPEAT, &v) != 0)
 				return -1;
 			a->repeat = (long)v;
+			break;
+		case 'w':
+			if (parse_count(optarg, 0, MAX_REPEAT, &v) != 0)
+				return -1;
+			a->warmup = (long)v;
 			break;
 		case 'n':
 			if (parse_count(optarg, 0, UINT64_MAX, &v) != 0)
@@ -254,6 +264,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "scan_time: out of memory\n");
 		goto out;
 	}
+	/* Warm-up runs: their times are not kept. */
+	for (i = 0; i < a.warmup; i++)
+		if (time_one(policy, a.path, map, len, &t[0], &status,
+		    &nfind) != 0)
+			goto out;
 	for (i = 0; i < a.repeat; i++)
 		if (time_one(policy, a.path, map, len, &t[i], &status,
 		    &nfind) != 0)
