@@ -351,7 +351,7 @@ keep_cap(uint8_t kind)
  * keeps the item budget for what follows.  What is dropped is marked
  * partial: a later read of it ends in an error, never in a guess.
  */
-static void
+static inline void
 shed(struct pk_vm *vm, uint32_t id)
 {
 	struct pk_node *nd = &vm->nodes[id];
@@ -378,13 +378,16 @@ shed(struct pk_vm *vm, uint32_t id)
 static void
 shed_items(struct pk_vm *vm, uint32_t ref, const struct pk_val *v, size_t n)
 {
+	const struct pk_node *nd;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (v[i].tag == PK_NODE && v[i].u.ref != ref &&
-		    vm->nodes[v[i].u.ref].n > 0 &&
-		    is_container(vm->nodes[v[i].u.ref].kind))
+	for (i = 0; i < n; i++) {
+		if (v[i].tag != PK_NODE || v[i].u.ref == ref)
+			continue;
+		nd = &vm->nodes[v[i].u.ref];
+		if (nd->n > 0 && is_container(nd->kind))
 			shed(vm, (uint32_t)v[i].u.ref);
+	}
 }
 
 /*

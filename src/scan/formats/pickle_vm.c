@@ -1219,23 +1219,19 @@ regs_store(const struct pk_regs *R, struct pk_vm *vm)
 	vm->nstack = (size_t)(R->top - R->stack);
 }
 
-/* The next free stack slot, taken; NULL when the stack must grow. */
-static FAST_INLINE struct pk_val *
-fast_slot(struct pk_regs *R)
+/* Whether the stack has room for one more value without growing. */
+static FAST_INLINE int
+fast_room(const struct pk_regs *R)
 {
-	if (R->top == R->end)
-		return NULL;
-	return R->top++;
+	return R->top != R->end;
 }
 
 static FAST_INLINE int
 fast_scalar(struct pk_regs *R, uint8_t tag, int64_t i)
 {
-	struct pk_val *p = fast_slot(R);
-
-	if (p == NULL)
+	if (!fast_room(R))
 		return 0;
-	pk_set_int(p, tag, i);
+	pk_set_int(R->top++, tag, i);
 	return 1;
 }
 
@@ -1258,10 +1254,9 @@ static FAST_INLINE int
 fast_counted(struct pk_regs *R, size_t nb, uint8_t tag, uint8_t form)
 {
 	const uint8_t *p;
-	struct pk_val *v;
 	size_t size, off;
 
-	if (R->top == R->end || pal_cur_take(&R->cur, nb, &p) != 0)
+	if (!fast_room(R) || pal_cur_take(&R->cur, nb, &p) != 0)
 		return 0;
 	size = (size_t)le(p, nb);
 	off = R->cur.off;
@@ -1271,8 +1266,7 @@ fast_counted(struct pk_regs *R, size_t nb, uint8_t tag, uint8_t form)
 	if (tag == PK_STR && form == PK_F_UTF8 && !short_ascii(p, size) &&
 	    !pal_pickle_utf8_ok(p, size, 1))
 		return 0;
-	v = fast_slot(R);
-	pk_set(v, tag, form, size, off);
+	pk_set(R->top++, tag, form, size, off);
 	return 1;
 }
 
@@ -1287,9 +1281,9 @@ fast_get(struct pk_vm *vm, struct pk_regs *R, uint64_t key)
 	if (key >= m->dense_init)
 		return 0;
 	e = m->dense[key];
-	if ((e & 7) == PK_ME_EMPTY || (e & 7) == PK_ME_BIG ||
-	    (p = fast_slot(R)) == NULL)
+	if ((e & 7) == PK_ME_EMPTY || (e & 7) == PK_ME_BIG || !fast_room(R))
 		return 0;
+	p = R->top++;
 	pk_memo_unpack(e, p);
 	/* The entry's kind says whether it is a node: no need to wait for
 	 * the tag just written. */
@@ -1325,10 +1319,10 @@ fast_empty(struct pk_vm *vm, struct pk_regs *R, uint8_t kind)
 	struct pk_val *p;
 	uint32_t id;
 
-	if (R->top == R->end || R->top < R->stack + vm->fence ||
+	if (!fast_room(R) || R->top < R->stack + vm->fence ||
 	    (id = pk_node_take(vm, kind)) == PK_NOREF)
 		return 0;
-	p = fast_slot(R);
+	p = R->top++;
 	pk_set(p, PK_NODE, 0, 0, id);
 	return 1;
 }
