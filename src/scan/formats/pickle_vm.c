@@ -1362,14 +1362,80 @@ fuse_memoize(struct pk_vm *vm, struct pk_regs *R)
 }
 
 /*
- * SETITEMS on a dict: out of line (pickle_call.c), with the machine
- * written back first, as the work is that of a container, not an opcode.
+ * A str key that note_keys would pass over (key_kind's first test): raw
+ * text shorter than four bytes, or not starting with '_'.
+ */
+static FAST_INLINE int
+fast_plain_key(const struct pk_regs *R, const struct pk_val *k)
+{
+	return (k->form == PK_F_UTF8 || k->form == PK_F_LATIN1) &&
+	    (pk_span_len(k) < 4 || R->cur.base[k->u.off] != '_');
+}
+
+/*
+ * The SETITEMS of a small dict just made, the commonest: at most eight
+ * values into an empty dict, with plain keys (str keys that need no note,
+ * ints, floats ...) and room under the item budget.  What
+ * pal_pickle_setitems_dict and pal_pickle_node_add do in that case: the
+ * mark goes, the values move into the dict (inline, or into an array of
+ * eight from its free list).  Anything else, 0, and nothing has changed.
+ */
+static FAST_INLINE int
+fast_dict_fill(struct pk_vm *vm, struct pk_regs *R)
+{
+	struct pk_val *v, *items;
+	struct pk_node *nd;
+	size_t x, below, n, i;
+
+	if (vm->nmarks == 0)
+		return 0;
+	x = vm->marks[vm->nmarks - 1];
+	below = vm->nmarks > 1 ? vm->marks[vm->nmarks - 2] : 0;
+	v = R->stack + x;
+	n = (size_t)(R->top - v);
+	if (x <= below || R->top <= v || n > 8 || n % 2 != 0 ||
+	    v[-1].tag != PK_NODE)
+		return 0;
+	nd = &vm->nodes[v[-1].u.ref];
+	if (nd->kind != PK_N_DICT || nd->n != 0 || nd->items != NULL ||
+	    vm->items + n > vm->cx->max_items ||
+	    (n > PK_INLINE && vm->slab.free[0] == NULL))
+		return 0;
+	for (i = 0; i < n; i += 2)
+		if (v[i].tag == PK_NODE ||
+		    (v[i].tag == PK_STR && !fast_plain_key(R, &v[i])))
+			return 0;
+	items = nd->in;
+	if (n > PK_INLINE) {
+		/* The free list is linked through the arrays' first bytes. */
+		items = vm->slab.free[0];
+		memcpy(&vm->slab.free[0], (const void *)items,
+		    sizeof(struct pk_val *));
+		nd->items = items;
+		nd->cap = 8;
+	}
+	for (i = 0; i < n; i++)
+		pk_val_copy(&items[i], &v[i]);
+	nd->n = (uint32_t)n;
+	vm->items += n;
+	vm->nmarks--;
+	vm->fence = below;
+	R->top = v;
+	return 1;
+}
+
+/*
+ * SETITEMS on a dict: a small new dict inline, others out of line
+ * (pickle_call.c) with the machine written back first, as the work is
+ * that of a container, not an opcode.
  */
 static FAST_INLINE int
 fast_setitems(struct pk_vm *vm, struct pk_regs *R)
 {
 	int r;
 
+	if (fast_dict_fill(vm, R))
+		return 1;
 	regs_store(R, vm);
 	vm->at = R->at;
 	vm->op = R->op;
