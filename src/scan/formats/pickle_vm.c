@@ -1557,6 +1557,26 @@ regs_sync(const struct pk_regs *R, struct pk_vm *vm)
 	vm->cx->nops = R->nops;
 }
 
+/*
+ * The fast path works with pointers into the stack, so the stack exists
+ * before the first push: its first allocation, as grow_stack would make
+ * it (a capacity of zero where the limit is zero: every push then goes to
+ * grow_stack, which refuses it as before).
+ */
+static int
+stack_first(struct pk_vm *vm)
+{
+	size_t ncap = vm->cx->max_stack < 64 ? vm->cx->max_stack : 64;
+
+	if (vm->stack != NULL)
+		return 0;
+	if ((vm->stack = malloc((ncap > 0 ? ncap : 1) *
+	    sizeof(*vm->stack))) == NULL)
+		return pal_pickle_fail(vm, PAL_ERR_NOMEM, "out of memory");
+	vm->cap_stack = ncap;
+	return 0;
+}
+
 int
 pal_pickle_run(struct pk_vm *vm)
 {
@@ -1565,6 +1585,8 @@ pal_pickle_run(struct pk_vm *vm)
 	size_t start;
 	int r;
 
+	if ((r = stack_first(vm)) != 0)
+		return r;
 	regs_load(&R, vm);
 	R.nops = cx->nops;
 	R.max_ops = cx->max_opcodes;
