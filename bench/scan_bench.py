@@ -15,8 +15,11 @@ loop, in the same run, and reports the ratio:
                scanners do
 
 Inputs are generated into --work on first use and reused.  Every timing is
-the best of --repeat runs, with the file in the page cache.  Palisade is
-timed two ways:
+the best of --repeat rounds, with the file in the page cache; each round
+times the baseline, palisade in-process and palisade as a process one
+after the other, so that all three sample the same conditions of a shared
+machine (whose cores' speed here varies by a third from one second to the
+next).  Palisade is timed two ways:
 
   in-process   scan_time (bench/scan_time.c) maps the file and times
                pal_scan_memory: detection and the full scan, nothing else.
@@ -110,7 +113,7 @@ def run_palisade(binary, path):
 
 def run_scan_time(binary, path, nops, repeat, touch):
     """Best in-process time of pal_scan_memory, from scan_time's line."""
-    cmd = [binary, "-r", str(repeat), "-n", str(nops)]
+    cmd = [binary, "-r", str(repeat), "-w", "1", "-n", str(nops)]
     if not touch:
         cmd.append("-q")
     r = subprocess.run(cmd + [path], stdout=subprocess.PIPE,
@@ -165,12 +168,15 @@ def main():
         size = os.path.getsize(path) / 1e6
         warm(path)
         blobs = pickles_of(path)
-        t_py, nops = best(lambda: genops_loop(blobs), args.repeat)
+        t_py = t_in = t_proc = float("inf")
+        for _ in range(args.repeat):
+            t, nops = best(lambda: genops_loop(blobs), 1)
+            t_py = min(t_py, t)
+            t, status = run_scan_time(args.scan_time, path, nops, 3, touch)
+            t_in = min(t_in, t)
+            t, rc = best(lambda: run_palisade(args.palisade, path), 1)
+            t_proc = min(t_proc, t)
         del blobs
-        t_in, status = run_scan_time(args.scan_time, path, nops,
-                                     args.repeat, touch)
-        t_proc, rc = best(lambda: run_palisade(args.palisade, path),
-                          args.repeat)
         print("%-13s %7.1f %10d %9.4f %9.4f %9.4f %8.0f %8.1f %8.1fx "
               "%8.1fx %s, exit %d" % (
                   name, size, nops, t_py, t_in, t_proc, size / t_in,
