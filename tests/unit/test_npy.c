@@ -13,113 +13,19 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "scan_int.h"
-
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
+#include "scan_fixture.h"
 
 /* Scans data as an npy file in a fresh session. */
 static struct pal_scan *
 scan(struct fixture *f, const void *data, size_t len)
 {
-	struct pal_scan_opts opts;
-
-	pal_scan_free(f->scan);
-	f->scan = NULL;
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
-	assert_int_equal(pal_scan_memory_as(f->scan, "t.npy", data, len,
-	    PAL_FMT_NPY), 0);
-	assert_true(pal_scan_nresults(f->scan) >= 1);
-	return f->scan;
-}
-
-static uint8_t *
-load(const char *rel, size_t *len)
-{
-	const char *dir = getenv("PAL_TEST_DATA");
-	char path[1024];
-	uint8_t *buf;
-	long n;
-	FILE *fp;
-
-	assert_non_null(dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	fp = fopen(path, "rb");
-	if (fp == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n >= 0);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	*len = (size_t)n;
-	return buf;
-}
-
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
+	return scan_fixture_scan_as(f, "t.npy", data, len, PAL_FMT_NPY);
 }
 
 static void
 assert_clean(const struct pal_scan *s, const char *what)
 {
-	const struct pal_scan_result *r = pal_scan_result(s, 0);
-
-	if (r->status != PAL_ITEM_CLEAN || pal_scan_nfindings(s) != 0 ||
-	    pal_scan_nresults(s) != 1)
-		fail_msg("%s: status %d, %zu findings, %zu results, detail %s",
-		    what, r->status, pal_scan_nfindings(s),
-		    pal_scan_nresults(s), r->detail ? r->detail : "-");
-	assert_string_equal(r->format, "npy");
-}
-
-static void
-assert_error(const struct pal_scan *s, const char *needle)
-{
-	const struct pal_scan_result *r = pal_scan_result(s, 0);
-
-	if (r->status != PAL_ITEM_ERROR || r->detail == NULL ||
-	    strstr(r->detail, needle) == NULL)
-		fail_msg("want error containing \"%s\"; status %d, detail %s",
-		    needle, r->status, r->detail ? r->detail : "-");
-	assert_int_equal(pal_scan_nfindings(s), 0);
+	assert_clean_as(s, what, "npy");
 }
 
 /* An npy file from a header text and n bytes of 0x11 data. */
