@@ -17,94 +17,22 @@
 
 #include "palisade/buf.h"
 #include "protobuf.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
+#define DATA_DIR "onnx"
 
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pal_scan_opts opts;
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.limits.max_findings = 50;
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
-
-static void
-data_path(char *out, size_t n, const char *name)
-{
-	const char *base = getenv("PAL_TEST_DATA");
-
-	assert_non_null(base);
-	assert_true((size_t)snprintf(out, n, "%s/onnx/%s", base, name) < n);
-}
-
-/* Reads a test model into memory (caller frees). */
+/* Reads a test model under $PAL_TEST_DATA/onnx (caller frees). */
 static uint8_t *
-load(const char *name, size_t *len)
+load_model(const char *name, size_t *len)
 {
-	char path[1024];
-	struct stat st;
-	uint8_t *p;
-	FILE *fp;
-
-	data_path(path, sizeof(path), name);
-	fp = fopen(path, "rb");
-	if (fp == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)st.st_size, fp),
-	    (size_t)st.st_size);
-	fclose(fp);
-	*len = (size_t)st.st_size;
-	return p;
-}
-
-static int
-has_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			return 1;
-	return 0;
+	return load_in(DATA_DIR, name, len);
 }
 
 /* Scans bytes as ONNX (or detected) and returns the item's result. */
 static const struct pal_scan_result *
-scan_bytes(struct pal_scan *s, const uint8_t *p, size_t n,
-    enum pal_format fmt)
+scan_bytes(struct pal_scan *s, const void *p, size_t n, enum pal_format fmt)
 {
-	size_t before = pal_scan_nresults(s);
-
-	assert_int_equal(pal_scan_memory_as(s, "m.onnx", p, n, fmt), 0);
-	assert_true(pal_scan_nresults(s) > before);
-	return pal_scan_result(s, before);
+	return scan_fixture_append(s, "m.onnx", p, n, fmt);
 }
 
 static const char *const onnx_files[] = {
@@ -123,7 +51,7 @@ detects_onnx_by_structure(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(onnx_files) / sizeof(onnx_files[0]); i++) {
-		p = load(onnx_files[i], &n);
+		p = load_model(onnx_files[i], &n);
 		if (pal_detect(p, n) != PAL_FMT_ONNX)
 			fail_msg("%s detected as %s", onnx_files[i],
 			    pal_format_name(pal_detect(p, n)));
@@ -162,7 +90,7 @@ probe_refuses_what_is_not_onnx(void **state)
 	}
 	assert_false(pal_onnx_probe(rnd, sizeof(rnd)));
 	/* A model cut short no longer frames. */
-	p = load("benign_ops.onnx", &n);
+	p = load_model("benign_ops.onnx", &n);
 	assert_true(pal_onnx_probe(p, n));
 	assert_false(pal_onnx_probe(p, n - 3));
 	free(p);
@@ -174,7 +102,7 @@ benign_model_is_clean(void **state)
 	struct fixture *f = *state;
 	const struct pal_scan_result *r;
 	size_t n;
-	uint8_t *p = load("benign_ops.onnx", &n);
+	uint8_t *p = load_model("benign_ops.onnx", &n);
 
 	r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 	assert_string_equal(r->format, "onnx");
@@ -194,7 +122,7 @@ external_data_inside_the_directory_is_clean(void **state)
 	char dir[1024];
 	size_t i;
 
-	data_path(dir, sizeof(dir), "external");
+	data_path(dir, sizeof(dir), DATA_DIR, "external");
 	assert_int_equal(pal_scan_add(f->scan, dir), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
 	for (i = 0; i < pal_scan_nresults(f->scan); i++) {
@@ -260,11 +188,11 @@ hostile_models_yield_their_rules(void **state)
 	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
 		struct fixture *f;
 		const struct pal_scan_result *r;
-		uint8_t *p = load(hostile[i].file, &n);
+		uint8_t *p = load_model(hostile[i].file, &n);
 		int words = 0;
 		void *st;
 
-		setup(&st);
+		setup_session(&st);
 		f = st;
 		r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 		if (r->status != PAL_ITEM_FINDINGS)
@@ -322,11 +250,11 @@ external_data_through_a_symlink(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(model, sizeof(model), "%s/model.onnx", dir);
 	snprintf(weights, sizeof(weights), "%s/weights.bin", dir);
-	data_path(src, sizeof(src), "external/model.onnx");
+	data_path(src, sizeof(src), DATA_DIR, "external/model.onnx");
 	copy_file(src, model);
 
 	/* A regular file: clean.  A link to a host file: a finding. */
-	data_path(src, sizeof(src), "external/weights.bin");
+	data_path(src, sizeof(src), DATA_DIR, "external/weights.bin");
 	copy_file(src, weights);
 	assert_int_equal(pal_scan_add(f->scan, model), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
@@ -428,7 +356,7 @@ expect_error(const uint8_t *p, size_t n, int code, const char *words)
 	struct fixture *f;
 	void *st;
 
-	setup(&st);
+	setup_session(&st);
 	f = st;
 	r = scan_bytes(f->scan, p, n, PAL_FMT_ONNX);
 	if (r->status != PAL_ITEM_ERROR || r->detail == NULL ||
@@ -447,7 +375,7 @@ truncated_models_are_errors(void **state)
 	struct pal_pb_msg m;
 	char want[64];
 	size_t n, cut, graph_end = 0, graph_tag = 0;
-	uint8_t *p = load("benign_ops.onnx", &n);
+	uint8_t *p = load_model("benign_ops.onnx", &n);
 
 	(void)state;
 	/* Where the graph (field 7) is. */
@@ -704,25 +632,25 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(detects_onnx_by_structure),
 		cmocka_unit_test(probe_refuses_what_is_not_onnx),
-		cmocka_unit_test_setup_teardown(benign_model_is_clean, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(benign_model_is_clean,
+		    setup_session, teardown),
 		cmocka_unit_test_setup_teardown(
-		    external_data_inside_the_directory_is_clean, setup,
-		    teardown),
+		    external_data_inside_the_directory_is_clean,
+		    setup_session, teardown),
 		cmocka_unit_test(hostile_models_yield_their_rules),
-		cmocka_unit_test_setup_teardown(
-		    external_data_through_a_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(external_data_through_a_symlink,
+		    setup_session, teardown),
 		cmocka_unit_test(truncated_models_are_errors),
 		cmocka_unit_test(malformed_fields_are_errors),
 		cmocka_unit_test_setup_teardown(deep_subgraphs_hit_the_limit,
-		    setup, teardown),
+		    setup_session, teardown),
 		cmocka_unit_test_setup_teardown(
-		    custom_ops_are_reported_once_each, setup, teardown),
+		    custom_ops_are_reported_once_each, setup_session, teardown),
 		cmocka_unit_test_setup_teardown(
-		    ai_onnx_alias_and_local_functions_are_standard, setup,
-		    teardown),
+		    ai_onnx_alias_and_local_functions_are_standard,
+		    setup_session, teardown),
 		cmocka_unit_test_setup_teardown(
-		    local_functions_match_by_overload, setup, teardown),
+		    local_functions_match_by_overload, setup_session, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
