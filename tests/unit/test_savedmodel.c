@@ -18,93 +18,22 @@
 #include <cmocka.h>
 
 #include "palisade/buf.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
+#define DATA_DIR "savedmodel"
 
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pal_scan_opts opts;
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.limits.max_findings = 50;
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
-
-static void
-data_path(char *out, size_t n, const char *name)
-{
-	const char *base = getenv("PAL_TEST_DATA");
-
-	assert_non_null(base);
-	assert_true((size_t)snprintf(out, n, "%s/savedmodel/%s", base, name) <
-	    n);
-}
-
+/* Reads a test model under $PAL_TEST_DATA/savedmodel (caller frees). */
 static uint8_t *
-load(const char *name, size_t *len)
+load_model(const char *name, size_t *len)
 {
-	char path[1024];
-	struct stat st;
-	uint8_t *p;
-	FILE *fp;
-
-	data_path(path, sizeof(path), name);
-	if ((fp = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)st.st_size, fp),
-	    (size_t)st.st_size);
-	fclose(fp);
-	*len = (size_t)st.st_size;
-	return p;
+	return load_in(DATA_DIR, name, len);
 }
 
-static int
-has_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			return 1;
-	return 0;
-}
-
+/* Scans bytes as a top-level item; returns its result. */
 static const struct pal_scan_result *
-scan_bytes(struct pal_scan *s, const uint8_t *p, size_t n,
-    enum pal_format fmt)
+scan_bytes(struct pal_scan *s, const void *p, size_t n, enum pal_format fmt)
 {
-	size_t before = pal_scan_nresults(s);
-
-	assert_int_equal(pal_scan_memory_as(s, "saved_model.pb", p, n, fmt),
-	    0);
-	assert_true(pal_scan_nresults(s) > before);
-	return pal_scan_result(s, before);
+	return scan_fixture_append(s, "saved_model.pb", p, n, fmt);
 }
 
 static const char *const tf_files[] = {
@@ -126,7 +55,7 @@ detects_savedmodels_by_structure(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(tf_files) / sizeof(tf_files[0]); i++) {
-		p = load(tf_files[i], &n);
+		p = load_model(tf_files[i], &n);
 		if (pal_detect(p, n) != PAL_FMT_TF_SAVEDMODEL)
 			fail_msg("%s detected as %s", tf_files[i],
 			    pal_format_name(pal_detect(p, n)));
@@ -155,7 +84,7 @@ probe_refuses_onnx_and_noise(void **state)
 		rnd[i] = (uint8_t)(x >> 16);
 	}
 	assert_false(pal_savedmodel_probe(rnd, sizeof(rnd)));
-	p = load("tf2/saved_model.pb", &n);
+	p = load_model("tf2/saved_model.pb", &n);
 	assert_true(pal_savedmodel_probe(p, n));
 	assert_false(pal_savedmodel_probe(p, n - 1));
 	free(p);
@@ -167,7 +96,7 @@ expect_clean_file(struct fixture *f, const char *name)
 	const struct pal_scan_result *r;
 	char path[1024];
 
-	data_path(path, sizeof(path), name);
+	data_path(path, sizeof(path), DATA_DIR, name);
 	assert_int_equal(pal_scan_add(f->scan, path), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
 	r = pal_scan_result(f->scan, pal_scan_nresults(f->scan) - 1);
@@ -238,11 +167,11 @@ hostile_savedmodels_yield_their_rules(void **state)
 	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
 		const struct pal_scan_result *r;
 		struct fixture *f;
-		uint8_t *p = load(hostile[i].file, &n);
+		uint8_t *p = load_model(hostile[i].file, &n);
 		int words = 0;
 		void *st;
 
-		setup(&st);
+		setup_session(&st);
 		f = st;
 		r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 		if (r->status != PAL_ITEM_FINDINGS)
@@ -276,7 +205,7 @@ decodeproto_with_inline_descriptors_is_quiet(void **state)
 {
 	struct fixture *f = *state;
 	size_t n, i, reads = 0;
-	uint8_t *p = load("decodeproto/saved_model.pb", &n);
+	uint8_t *p = load_model("decodeproto/saved_model.pb", &n);
 
 	/* The file has one DecodeProtoV2 reading /etc/passwd and one with
 	 * local:// descriptors: only the first is reported. */
@@ -321,7 +250,7 @@ asset_through_a_symlink(void **state)
 	snprintf(pb, sizeof(pb), "%s/saved_model.pb", dir);
 	snprintf(assets, sizeof(assets), "%s/assets", dir);
 	snprintf(vocab, sizeof(vocab), "%s/vocab.txt", assets);
-	data_path(src, sizeof(src), "tf2/saved_model.pb");
+	data_path(src, sizeof(src), DATA_DIR, "tf2/saved_model.pb");
 	copy_file(src, pb);
 	assert_int_equal(mkdir(assets, 0700), 0);
 
@@ -371,7 +300,7 @@ keras_metadata_reaches_the_keras_check(void **state)
 	size_t n;
 	uint8_t *p;
 
-	p = load("keras_lambda/keras_metadata.pb", &n);
+	p = load_model("keras_lambda/keras_metadata.pb", &n);
 	r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 	assert_string_equal(r->format, "tf-savedmodel");
 	if (keras_check_pending(r)) {
@@ -384,7 +313,7 @@ keras_metadata_reaches_the_keras_check(void **state)
 	}
 	free(p);
 
-	p = load("keras_benign/keras_metadata.pb", &n);
+	p = load_model("keras_benign/keras_metadata.pb", &n);
 	r = scan_bytes(f->scan, p, n, PAL_FMT_UNKNOWN);
 	if (!keras_check_pending(r) && r->status != PAL_ITEM_CLEAN)
 		fail_msg("benign keras metadata: status %d: %s", r->status,
@@ -526,7 +455,7 @@ expect_error(const uint8_t *p, size_t n, int code, const char *words)
 	struct fixture *f;
 	void *st;
 
-	setup(&st);
+	setup_session(&st);
 	f = st;
 	r = scan_bytes(f->scan, p, n, PAL_FMT_TF_SAVEDMODEL);
 	if (r->status != PAL_ITEM_ERROR || r->detail == NULL ||
@@ -546,7 +475,7 @@ malformed_savedmodels_are_errors(void **state)
 
 	(void)state;
 	/* Truncated anywhere inside the meta graph. */
-	p = load("tf2/saved_model.pb", &len);
+	p = load_model("tf2/saved_model.pb", &len);
 	for (cut = 5; cut < len; cut += 97)
 		expect_error(p, cut, PAL_ERR_TRUNCATED,
 		    "offset 2: field 2: length");
@@ -638,20 +567,21 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(detects_savedmodels_by_structure),
 		cmocka_unit_test(probe_refuses_onnx_and_noise),
-		cmocka_unit_test_setup_teardown(tf2_savedmodel_is_clean, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(tf1_savedmodel_is_clean, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(tf2_savedmodel_is_clean,
+		    setup_session, teardown),
+		cmocka_unit_test_setup_teardown(tf1_savedmodel_is_clean,
+		    setup_session, teardown),
 		cmocka_unit_test(hostile_savedmodels_yield_their_rules),
 		cmocka_unit_test_setup_teardown(
-		    decodeproto_with_inline_descriptors_is_quiet, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(asset_through_a_symlink, setup,
-		    teardown),
+		    decodeproto_with_inline_descriptors_is_quiet,
+		    setup_session, teardown),
+		cmocka_unit_test_setup_teardown(asset_through_a_symlink,
+		    setup_session, teardown),
 		cmocka_unit_test_setup_teardown(
-		    keras_metadata_reaches_the_keras_check, setup, teardown),
+		    keras_metadata_reaches_the_keras_check,
+		    setup_session, teardown),
 		cmocka_unit_test_setup_teardown(saver_reach_follows_calls,
-		    setup, teardown),
+		    setup_session, teardown),
 		cmocka_unit_test(malformed_savedmodels_are_errors),
 		cmocka_unit_test(deep_function_attributes_hit_the_limit),
 	};
