@@ -20,7 +20,8 @@
 static struct pal_scan *
 scan(struct fixture *f, const void *data, size_t len)
 {
-	return scan_fixture_scan_as(f, "m.safetensors", data, len, PAL_FMT_SAFETENSORS);
+	return scan_fixture_scan_as(f, "m.safetensors", data, len,
+	    PAL_FMT_SAFETENSORS);
 }
 
 static void
