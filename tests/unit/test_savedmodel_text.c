@@ -20,95 +20,29 @@
 #include <cmocka.h>
 
 #include "palisade/buf.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
+#define DATA_DIR "savedmodel"
 
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pal_scan_opts opts;
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.limits.max_findings = 50;
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
-
-static void
-data_path(char *out, size_t n, const char *name)
-{
-	const char *base = getenv("PAL_TEST_DATA");
-
-	assert_non_null(base);
-	assert_true((size_t)snprintf(out, n, "%s/savedmodel/%s", base, name) <
-	    n);
-}
-
+/* Reads a test file under $PAL_TEST_DATA/savedmodel (caller frees). */
 static uint8_t *
-load(const char *name, size_t *len)
+load_model(const char *name, size_t *len)
 {
-	char path[1024];
-	struct stat st;
-	uint8_t *p;
-	FILE *fp;
-
-	data_path(path, sizeof(path), name);
-	if ((fp = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)st.st_size, fp),
-	    (size_t)st.st_size);
-	fclose(fp);
-	p[st.st_size] = '\0';
-	*len = (size_t)st.st_size;
-	return p;
+	return load_in(DATA_DIR, name, len);
 }
 
+/* The findings with this rule, as the int the messages here print. */
 static int
-count_rule(const struct pal_scan *s, size_t from, const char *rule)
+nrule(const struct pal_scan *s, const char *rule)
 {
-	size_t i;
-	int n = 0;
-
-	for (i = from; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
+	return (int)count_rule(s, rule);
 }
 
 /* Scans bytes as a top-level item; returns its result. */
 static const struct pal_scan_result *
 scan_as(struct pal_scan *s, const void *p, size_t n, enum pal_format fmt)
 {
-	size_t before = pal_scan_nresults(s);
-
-	assert_int_equal(pal_scan_memory_as(s, "saved_model.pbtxt", p, n,
-	    fmt), 0);
-	assert_true(pal_scan_nresults(s) > before);
-	return pal_scan_result(s, before);
+	return scan_fixture_append(s, "saved_model.pbtxt", p, n, fmt);
 }
 
 static const struct pal_scan_result *
@@ -141,7 +75,7 @@ text_models_are_detected(void **state)
 		snprintf(name, sizeof(name), "text/%s/saved_model.pbtxt",
 		    i < sizeof(models) / sizeof(models[0]) ? models[i] :
 		    text_only[i - sizeof(models) / sizeof(models[0])]);
-		p = load(name, &n);
+		p = load_model(name, &n);
 		if (pal_detect(p, n) != PAL_FMT_TF_SAVEDMODEL_TEXT)
 			fail_msg("%s detected as %s", name,
 			    pal_format_name(pal_detect(p, n)));
@@ -180,7 +114,7 @@ findings_of(struct fixture *f, const char *name, char ***out,
 	char path[1024], **v;
 	size_t i, n;
 
-	data_path(path, sizeof(path), name);
+	data_path(path, sizeof(path), DATA_DIR, name);
 	assert_int_equal(pal_scan_add(f->scan, path), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
 	r = pal_scan_result(f->scan, 0);
@@ -223,8 +157,8 @@ text_and_binary_forms_are_judged_alike(void **state)
 		snprintf(bin, sizeof(bin), "%s/saved_model.pb", models[i]);
 		snprintf(txt, sizeof(txt), "text/%s/saved_model.pbtxt",
 		    models[i]);
-		setup(&s1);
-		setup(&s2);
+		setup_session(&s1);
+		setup_session(&s2);
 		nb = findings_of(s1, bin, &fb, &sb);
 		nt = findings_of(s2, txt, &ft, &st);
 		assert_string_equal(pal_scan_result(((struct fixture *)s2)->
@@ -252,7 +186,7 @@ expect_clean(struct fixture *f, const char *name)
 	const struct pal_scan_result *r;
 	char path[1024];
 
-	data_path(path, sizeof(path), name);
+	data_path(path, sizeof(path), DATA_DIR, name);
 	assert_int_equal(pal_scan_add(f->scan, path), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
 	r = pal_scan_result(f->scan, pal_scan_nresults(f->scan) - 1);
@@ -276,7 +210,7 @@ benign_text_models_are_clean(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(benign) / sizeof(benign[0]); i++) {
-		setup(&st);
+		setup_session(&st);
 		expect_clean(st, benign[i]);
 		teardown(&st);
 	}
@@ -329,16 +263,16 @@ findings_name_the_line_and_column(void **state)
 		const struct pal_finding *fd;
 		void *st;
 
-		setup(&st);
+		setup_session(&st);
 		f = st;
 		snprintf(name, sizeof(name), "text/%s/saved_model.pbtxt",
 		    want[i].file);
-		p = load(name, &n);
+		p = load_model(name, &n);
 		pos_of((const char *)p, want[i].at, at, sizeof(at));
 		scan_as(f->scan, p, n, PAL_FMT_UNKNOWN);
-		if (count_rule(f->scan, 0, want[i].rule) != 1)
-			fail_msg("%s: %d %s findings", name, count_rule(f->scan,
-			    0, want[i].rule), want[i].rule);
+		if (nrule(f->scan, want[i].rule) != 1)
+			fail_msg("%s: %d %s findings", name, nrule(f->scan,
+			    want[i].rule), want[i].rule);
 		for (j = 0; strcmp(pal_scan_finding(f->scan, j)->rule,
 		    want[i].rule) != 0; j++)
 			;
@@ -363,14 +297,14 @@ expect_op(const char *op, int pyfunc)
 	char text[512];
 	void *st;
 
-	setup(&st);
+	setup_session(&st);
 	f = st;
 	snprintf(text, sizeof(text), "meta_graphs {\n  graph_def {\n"
 	    "    node { name: \"n\" op: %s }\n  }\n}\n", op);
 	r = scan_text(f->scan, text);
 	if (pyfunc) {
 		if (r->status != PAL_ITEM_FINDINGS ||
-		    count_rule(f->scan, 0, "tf.python-op") != 1)
+		    nrule(f->scan, "tf.python-op") != 1)
 			fail_msg("op %s: status %d (%s), want tf.python-op",
 			    op, r->status, r->detail ? r->detail : "");
 		assert_non_null(strstr(pal_scan_finding(f->scan, 0)->reason,
@@ -416,7 +350,7 @@ expect_text(const char *text, const char *rule, int count, const char *words)
 	size_t i;
 	void *st;
 
-	setup(&st);
+	setup_session(&st);
 	f = st;
 	r = scan_text(f->scan, text);
 	if (r->status == PAL_ITEM_ERROR)
@@ -427,7 +361,7 @@ expect_text(const char *text, const char *rule, int count, const char *words)
 			    pal_scan_finding(f->scan, 0)->rule,
 			    pal_scan_finding(f->scan, 0)->reason, text);
 	} else {
-		if (count_rule(f->scan, 0, rule) != count ||
+		if (nrule(f->scan, rule) != count ||
 		    (int)pal_scan_nfindings(f->scan) != count)
 			fail_msg("want %d %s, got %zu findings\n%s", count,
 			    rule, pal_scan_nfindings(f->scan), text);
@@ -574,7 +508,7 @@ keras_objects_reach_the_keras_check(void **state)
 	size_t n;
 	uint8_t *p;
 
-	p = load("text/keras_object/saved_model.pbtxt", &n);
+	p = load_model("text/keras_object/saved_model.pbtxt", &n);
 	r = scan_as(f->scan, p, n, PAL_FMT_UNKNOWN);
 	assert_string_equal(r->format, "tf-savedmodel-text");
 	if (r->status == PAL_ITEM_ERROR && r->detail != NULL &&
@@ -582,7 +516,7 @@ keras_objects_reach_the_keras_check(void **state)
 		assert_non_null(strstr(r->detail, "Keras metadata at line"));
 	else {
 		assert_int_equal(r->status, PAL_ITEM_FINDINGS);
-		assert_int_equal(count_rule(f->scan, 0, "keras.lambda"), 1);
+		assert_int_equal(nrule(f->scan, "keras.lambda"), 1);
 	}
 	free(p);
 }
@@ -616,13 +550,13 @@ asset_through_a_symlink(void **state)
 	snprintf(pb, sizeof(pb), "%s/saved_model.pbtxt", dir);
 	snprintf(assets, sizeof(assets), "%s/assets", dir);
 	snprintf(vocab, sizeof(vocab), "%s/vocab.txt", assets);
-	data_path(src, sizeof(src), "text/tf2/saved_model.pbtxt");
+	data_path(src, sizeof(src), DATA_DIR, "text/tf2/saved_model.pbtxt");
 	copy_file(src, pb);
 	assert_int_equal(mkdir(assets, 0700), 0);
 	assert_int_equal(symlink("/etc/hostname", vocab), 0);
 	assert_int_equal(pal_scan_add(f->scan, pb), 0);
 	assert_int_equal(pal_scan_run(f->scan, NULL), 0);
-	assert_int_equal(count_rule(f->scan, 0, "tf.asset-symlink"), 1);
+	assert_int_equal(nrule(f->scan, "tf.asset-symlink"), 1);
 	unlink(vocab);
 	rmdir(assets);
 	unlink(pb);
@@ -637,7 +571,7 @@ expect_error(const void *text, size_t n, int code, const char *words)
 	struct fixture *f;
 	void *st;
 
-	setup(&st);
+	setup_session(&st);
 	f = st;
 	r = scan_as(f->scan, text, n, PAL_FMT_TF_SAVEDMODEL_TEXT);
 	if (r->status != PAL_ITEM_ERROR || r->detail == NULL ||
@@ -743,14 +677,14 @@ truncated_text_is_never_clean(void **state)
 	uint8_t *p;
 
 	(void)state;
-	p = load("text/tf2/saved_model.pbtxt", &len);
+	p = load_model("text/tf2/saved_model.pbtxt", &len);
 	/* Any cut inside the meta graph leaves something open. */
 	for (cut = 31; cut + 1 < len; cut += 53, n++) {
 		struct fixture *f;
 		const struct pal_scan_result *r;
 		void *st;
 
-		setup(&st);
+		setup_session(&st);
 		f = st;
 		r = scan_as(f->scan, p, cut, PAL_FMT_TF_SAVEDMODEL_TEXT);
 		if (r->status != PAL_ITEM_ERROR ||
@@ -820,9 +754,10 @@ main(void)
 		cmocka_unit_test(op_attributes_are_read_in_any_order),
 		cmocka_unit_test(unknown_fields_are_skipped),
 		cmocka_unit_test_setup_teardown(
-		    keras_objects_reach_the_keras_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(asset_through_a_symlink, setup,
-		    teardown),
+		    keras_objects_reach_the_keras_check,
+		    setup_session, teardown),
+		cmocka_unit_test_setup_teardown(asset_through_a_symlink,
+		    setup_session, teardown),
 		cmocka_unit_test(malformed_text_is_an_error_with_line_and_column),
 		cmocka_unit_test(truncated_text_is_never_clean),
 		cmocka_unit_test(limits_hold),
