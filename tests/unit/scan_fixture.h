@@ -60,18 +60,24 @@ setup(void **state)
 
 /*
  * The default policy and one session for the whole test, every item
- * scanned into it.
+ * scanned into it, holding at most max_findings findings per item.
  */
 static inline int
-setup_session(void **state)
+scan_fixture_setup_max(void **state, uint32_t max_findings)
 {
 	struct pal_scan_limits limits;
 
 	setup(state);
 	pal_scan_limits_default(&limits);
-	limits.max_findings = SCAN_FIXTURE_MAX_FINDINGS;
+	limits.max_findings = max_findings;
 	scan_fixture_session(*state, &limits);
 	return 0;
+}
+
+static inline int
+setup_session(void **state)
+{
+	return scan_fixture_setup_max(state, SCAN_FIXTURE_MAX_FINDINGS);
 }
 
 static inline int

@@ -15,39 +15,13 @@
 
 #include <jansson.h>
 
-#include "scan_int.h"
+#include "scan_fixture.h"
 
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
-
+/* Room for three findings only, so that the cap is reached. */
 static int
-setup(void **state)
+setup_capped(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pal_scan_opts opts;
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.limits.max_findings = 3;
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
+	return scan_fixture_setup_max(state, 3);
 }
 
 #define DETECT(lit) pal_detect((const uint8_t *)(lit), sizeof(lit) - 1)
@@ -390,22 +364,24 @@ main(void)
 		cmocka_unit_test(zip_found_behind_prepended_data),
 		cmocka_unit_test_setup_teardown(
 		    text_is_skipped_and_binary_named_by_user_is_an_error,
-		    setup, teardown),
+		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(
-		    findings_are_capped_and_outrank_errors, setup, teardown),
+		    findings_are_capped_and_outrank_errors,
+		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(
-		    nesting_beyond_the_limit_is_a_finding, setup, teardown),
+		    nesting_beyond_the_limit_is_a_finding,
+		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(expansion_budget_is_enforced,
-		    setup, teardown),
+		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(reports_escape_hostile_names,
-		    setup, teardown),
+		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(
-		    sarif_report_has_rules_and_results, setup, teardown),
+		    sarif_report_has_rules_and_results, setup_capped, teardown),
 		cmocka_unit_test(every_rule_id_is_unique_and_described),
-		cmocka_unit_test_setup_teardown(walk_skips_symlinks_and_recurses,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    walk_skips_symlinks_and_recurses, setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(missing_path_is_an_error,
-		    setup, teardown),
+		    setup_capped, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
