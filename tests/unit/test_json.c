@@ -15,47 +15,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "scan_int.h"
-
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan *scan;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
+#include "scan_fixture.h"
 
 /* Scans data as format (PAL_FMT_UNKNOWN: detected) in a fresh session. */
 static struct pal_scan *
 scan_as(struct fixture *f, const void *data, size_t len, enum pal_format fmt)
 {
-	struct pal_scan_opts opts;
-
-	pal_scan_free(f->scan);
-	f->scan = NULL;
-	memset(&opts, 0, sizeof(opts));
-	pal_scan_limits_default(&opts.limits);
-	opts.policy = f->policy;
-	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
+	scan_fixture_session(f, NULL);
 	assert_int_equal(pal_scan_memory_as(f->scan, "config.json", data, len,
 	    fmt), 0);
 	assert_int_equal(pal_scan_nresults(f->scan), 1);
@@ -68,52 +34,16 @@ scan_str(struct fixture *f, const char *json)
 	return scan_as(f, json, strlen(json), PAL_FMT_JSON);
 }
 
-static uint8_t *
-load(const char *name, size_t *len)
-{
-	const char *dir = getenv("PAL_TEST_DATA");
-	char path[1024];
-	uint8_t *buf;
-	long n;
-	FILE *fp;
-
-	assert_non_null(dir);
-	snprintf(path, sizeof(path), "%s/hf/configs/%s", dir, name);
-	if ((fp = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n >= 0);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Scans a file from tests/data/hf/configs, its format detected. */
 static struct pal_scan *
 scan_file(struct fixture *f, const char *name)
 {
 	size_t len;
-	uint8_t *data = load(name, &len);
+	uint8_t *data = load_in("hf/configs", name, &len);
 
 	scan_as(f, data, len, PAL_FMT_UNKNOWN);
 	free(data);
 	return f->scan;
-}
-
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
 }
 
 static void
@@ -132,7 +62,7 @@ dump(const struct pal_scan *s)
 
 /* The finding of rule at location loc (NULL: any) mentioning word. */
 static const struct pal_finding *
-finding(const struct pal_scan *s, const char *rule, const char *loc,
+find_at(const struct pal_scan *s, const char *rule, const char *loc,
     const char *word)
 {
 	const struct pal_finding *fd;
@@ -165,7 +95,7 @@ assert_clean(const struct pal_scan *s, const char *what)
 
 /* An error whose detail mentions every word given. */
 static void
-assert_error(const struct pal_scan *s, const char *what, const char *w1,
+expect_error(const struct pal_scan *s, const char *what, const char *w1,
     const char *w2)
 {
 	const struct pal_scan_result *r = pal_scan_result(s, 0);
@@ -208,20 +138,20 @@ test_remote_code(void **state)
 
 	scan_file(f, "automap-config.json");
 	assert_int_equal(count_rule(f->scan, "hf.remote-code"), 2);
-	fd = finding(f->scan, "hf.remote-code", "auto_map.AutoConfig",
+	fd = find_at(f->scan, "hf.remote-code", "auto_map.AutoConfig",
 	    "configuration_phi3.Phi3Config");
 	assert_int_equal(fd->severity, PAL_SEV_HIGH);
-	(void)finding(f->scan, "hf.remote-code", "auto_map.AutoModelForCausalLM",
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.AutoModelForCausalLM",
 	    "modeling_phi3.Phi3ForCausalLM");
 
 	scan_file(f, "automap-foreign-config.json");
-	fd = finding(f->scan, "hf.remote-code-foreign", "auto_map.AutoConfig",
+	fd = find_at(f->scan, "hf.remote-code-foreign", "auto_map.AutoConfig",
 	    "evil-org/helpers--configuration_x.XConfig");
 	assert_int_equal(fd->severity, PAL_SEV_CRITICAL);
-	(void)finding(f->scan, "hf.remote-code", "auto_map.AutoModel", NULL);
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.AutoModel", NULL);
 
 	scan_file(f, "automap-tokenizer_config.json");
-	(void)finding(f->scan, "hf.remote-code", "auto_map.AutoTokenizer",
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.AutoTokenizer",
 	    "tokenization_chatglm.ChatGLMTokenizer");
 	/* The custom class is covered by the auto_map finding. */
 	assert_int_equal(count_rule(f->scan, "hf.custom-class"), 0);
@@ -230,28 +160,28 @@ test_remote_code(void **state)
 	assert_int_equal(count_rule(f->scan, "hf.remote-code"), 2);
 
 	scan_file(f, "pipeline-config.json");
-	(void)finding(f->scan, "hf.remote-code",
+	(void)find_at(f->scan, "hf.remote-code",
 	    "custom_pipelines.text-classification.impl", "pipeline_x.XPipeline");
 
 	scan_str(f, "{\"custom_pipelines\": {\"t\": {\"impl\": "
 	    "\"o/r--p.P\"}}}");
-	(void)finding(f->scan, "hf.remote-code-foreign", NULL, "o/r--p.P");
+	(void)find_at(f->scan, "hf.remote-code-foreign", NULL, "o/r--p.P");
 
 	scan_file(f, "diffusers-custom-model_index.json");
-	(void)finding(f->scan, "hf.remote-code", "_class_name", "pipeline_evil");
-	(void)finding(f->scan, "hf.remote-code", "unet", "my_unet");
+	(void)find_at(f->scan, "hf.remote-code", "_class_name", "pipeline_evil");
+	(void)find_at(f->scan, "hf.remote-code", "unet", "my_unet");
 	assert_int_equal(count_rule(f->scan, "hf.remote-code"), 2);
 
 	/* sentence-transformers modules.json is an array. */
 	scan_str(f, "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
 	    "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, "
 	    "\"type\": \"custom_st.Pooling\"}]");
-	(void)finding(f->scan, "hf.remote-code", "[1].type", "custom_st.Pooling");
+	(void)find_at(f->scan, "hf.remote-code", "[1].type", "custom_st.Pooling");
 	assert_int_equal(pal_scan_nfindings(f->scan), 1);
 
 	/* Malformed auto_map entries still ask for repository code. */
 	scan_str(f, "{\"auto_map\": {\"AutoModel\": 7}}");
-	(void)finding(f->scan, "hf.remote-code", "auto_map.AutoModel",
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.AutoModel",
 	    "not a class reference");
 	scan_str(f, "{\"auto_map\": {\"AutoTokenizer\": [null, null]}}");
 	assert_clean(f->scan, "auto_map without references");
@@ -263,31 +193,31 @@ test_other_code_paths(void **state)
 	struct fixture *f = *state;
 
 	scan_file(f, "trust-config.json");
-	(void)finding(f->scan, "hf.trust-remote-code",
+	(void)find_at(f->scan, "hf.trust-remote-code",
 	    "text_config.model_kwargs.trust_remote_code", NULL);
 	scan_str(f, "{\"trust_remote_code\": false, \"vocab\": "
 	    "{\"trust_remote_code\": 5}}");
 	assert_clean(f->scan, "trust_remote_code not set to true");
 
 	scan_file(f, "custom-tokenizer_config.json");
-	(void)finding(f->scan, "hf.custom-class", "tokenizer_class",
+	(void)find_at(f->scan, "hf.custom-class", "tokenizer_class",
 	    "EvilTokenizer");
 	scan_str(f, "{\"tokenizer_class\": \"LlamaTokenizer\"}");
 	assert_clean(f->scan, "a transformers tokenizer");
 	scan_str(f, "{\"tokenizer_class\": \"GPT2TokenizerFast\"}");
 	assert_clean(f->scan, "a fast transformers tokenizer");
 	scan_file(f, "dotted-processor_config.json");
-	(void)finding(f->scan, "hf.custom-class", "processor_class", "os.system");
+	(void)find_at(f->scan, "hf.custom-class", "processor_class", "os.system");
 
 	scan_file(f, "kernel-config.json");
-	(void)finding(f->scan, "hf.hub-kernel", "attn_implementation",
+	(void)find_at(f->scan, "hf.hub-kernel", "attn_implementation",
 	    "kernels-community/flash-attn3");
 	scan_str(f, "{\"attn_implementation\": \"flash_attention_2\", "
 	    "\"_attn_implementation\": \"sdpa\"}");
 	assert_clean(f->scan, "built-in attention implementations");
 
 	scan_file(f, "peft-module-adapter_config.json");
-	(void)finding(f->scan, "hf.module-import",
+	(void)find_at(f->scan, "hf.module-import",
 	    "auto_mapping.parent_library", "'os'");
 	scan_str(f, "{\"peft_type\": \"LORA\", \"auto_mapping\": "
 	    "{\"base_model_class\": \"LlamaModel\", \"parent_library\": "
@@ -296,7 +226,7 @@ test_other_code_paths(void **state)
 
 	/* Hostile keys are escaped before they reach a report. */
 	scan_str(f, "{\"auto_map\": {\"Auto\\u001b[31m\": \"m.\\u0007C\"}}");
-	(void)finding(f->scan, "hf.remote-code", "auto_map.Auto\\x1b[31m",
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.Auto\\x1b[31m",
 	    "m.\\x07C");
 }
 
@@ -306,33 +236,33 @@ test_chat_templates(void **state)
 	struct fixture *f = *state;
 
 	scan_file(f, "evil-list-tokenizer_config.json");
-	(void)finding(f->scan, "jinja.sandbox-escape",
+	(void)find_at(f->scan, "jinja.sandbox-escape",
 	    "chat_template.tool_use line 1, column 11", "__globals__");
-	(void)finding(f->scan, "jinja.os-access", NULL, "popen");
+	(void)find_at(f->scan, "jinja.os-access", NULL, "popen");
 
 	scan_file(f, "evil-chat_template.json");
-	(void)finding(f->scan, "jinja.sandbox-escape", NULL, "__builtins__");
-	(void)finding(f->scan, "jinja.escaped-name", NULL, NULL);
+	(void)find_at(f->scan, "jinja.sandbox-escape", NULL, "__builtins__");
+	(void)find_at(f->scan, "jinja.escaped-name", NULL, NULL);
 
 	/* A template that does not parse: the item is an error. */
 	scan_file(f, "bad-template-config.json");
-	assert_error(f->scan, "unclosed block", "chat_template", "line 1");
+	expect_error(f->scan, "unclosed block", "chat_template", "line 1");
 
 	/* Findings outrank the syntax error that follows them. */
 	scan_str(f, "{\"chat_template\": \"{{ x.__class__ }}{% if %}\"}");
-	(void)finding(f->scan, "jinja.sandbox-escape", NULL, "__class__");
+	(void)find_at(f->scan, "jinja.sandbox-escape", NULL, "__class__");
 	assert_int_equal(pal_scan_result(f->scan, 0)->status,
 	    PAL_ITEM_FINDINGS);
 
 	/* Unnamed list entries are named by index; non-strings skipped. */
 	scan_str(f, "{\"chat_template\": [{\"template\": 5}, {\"template\": "
 	    "\"{{ x.__mro__ }}\"}]}");
-	(void)finding(f->scan, "jinja.sandbox-escape", "chat_template.1 line 1, "
+	(void)find_at(f->scan, "jinja.sandbox-escape", "chat_template.1 line 1, "
 	    "column 6", "__mro__");
 
 	/* Nested configs (processor configs) carry templates too. */
 	scan_str(f, "{\"processor\": {\"chat_template\": \"{{ cycler }}\"}}");
-	(void)finding(f->scan, "jinja.unusual", NULL, "cycler");
+	(void)find_at(f->scan, "jinja.unusual", NULL, "cycler");
 }
 
 static void
@@ -365,14 +295,14 @@ test_duplicates(void **state)
 	const struct pal_scan_result *r;
 
 	scan_file(f, "duplicate-config.json");
-	(void)finding(f->scan, "json.duplicate-key", NULL, "line 3, column 13");
+	(void)find_at(f->scan, "json.duplicate-key", NULL, "line 3, column 13");
 	/* The rest is still checked, as Python would read it. */
-	(void)finding(f->scan, "hf.remote-code", "auto_map.AutoModel", NULL);
+	(void)find_at(f->scan, "hf.remote-code", "auto_map.AutoModel", NULL);
 	r = pal_scan_result(f->scan, 0);
 	assert_int_equal(r->status, PAL_ITEM_FINDINGS);
 	assert_non_null(strstr(r->detail, "duplicate key at line 3"));
 	scan_str(f, "{\"a\": {\"b\": 1, \"b\": 2}}");
-	(void)finding(f->scan, "json.duplicate-key", NULL, "line 1");
+	(void)find_at(f->scan, "json.duplicate-key", NULL, "line 1");
 }
 
 static void
@@ -392,14 +322,14 @@ test_malformed(void **state)
 	size_t i, n;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		assert_error(scan_file(f, files[i].file), files[i].file,
+		expect_error(scan_file(f, files[i].file), files[i].file,
 		    files[i].w1, files[i].w2);
-	assert_error(scan_str(f, ""), "empty", "invalid JSON", NULL);
-	assert_error(scan_str(f, "{\"a\": NaNa}"), "NaN prefix", "invalid",
+	expect_error(scan_str(f, ""), "empty", "invalid JSON", NULL);
+	expect_error(scan_str(f, "{\"a\": NaNa}"), "NaN prefix", "invalid",
 	    NULL);
-	assert_error(scan_str(f, "{\"a\": 1e999}"), "overflow", "invalid",
+	expect_error(scan_str(f, "{\"a\": 1e999}"), "overflow", "invalid",
 	    NULL);
-	assert_error(scan_str(f, "{\"a\": \"\t\"}"), "control character",
+	expect_error(scan_str(f, "{\"a\": \"\t\"}"), "control character",
 	    "invalid", NULL);
 	/* Nesting beyond the limit is refused before Jansson recurses. */
 	n = 100000;
@@ -408,7 +338,7 @@ test_malformed(void **state)
 	memset(deep, '[', n);
 	memset(deep + n, ']', n);
 	deep[2 * n] = '\0';
-	assert_error(scan_str(f, deep), "deep nesting", "nested deeper",
+	expect_error(scan_str(f, deep), "deep nesting", "nested deeper",
 	    "line 1, column 257");
 	free(deep);
 	/* Brackets inside strings do not count. */
@@ -428,7 +358,7 @@ test_limits_and_detection(void **state)
 	big[0] = '{';
 	big[n - 1] = '}';
 	scan_as(f, big, n, PAL_FMT_JSON);
-	assert_error(f->scan, "oversized", "exceeds", NULL);
+	expect_error(f->scan, "oversized", "exceeds", NULL);
 	free(big);
 	/* Many tiny values would cost far more memory than their bytes. */
 	n = ((size_t)5 << 20) * 3;
@@ -439,7 +369,7 @@ test_limits_and_detection(void **state)
 		memcpy(big + 1 + 3 * i, "[],", 3);
 	memcpy(big + n - 2, "[]]", 3);
 	scan_as(f, big, n + 1, PAL_FMT_JSON);
-	assert_error(f->scan, "too many values", "more than", "values");
+	expect_error(f->scan, "too many values", "more than", "values");
 	free(big);
 	/* Detection routes a config by content. */
 	scan_file(f, "llama3-config.json");
