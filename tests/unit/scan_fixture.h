@@ -23,11 +23,12 @@
 struct fixture {
 	struct pal_policy *policy;
 	struct pal_scan *scan;
+	struct pal_scan_limits limits;	/* for new sessions; tests may adjust */
 };
 
 /*
  * Replaces the fixture's session with a fresh one on its policy; limits
- * NULL means the defaults.
+ * NULL means the fixture's own (the defaults unless the test changed them).
  */
 static inline struct pal_scan *
 scan_fixture_session(struct fixture *f, const struct pal_scan_limits *limits)
@@ -37,10 +38,7 @@ scan_fixture_session(struct fixture *f, const struct pal_scan_limits *limits)
 	pal_scan_free(f->scan);
 	f->scan = NULL;
 	memset(&opts, 0, sizeof(opts));
-	if (limits != NULL)
-		opts.limits = *limits;
-	else
-		pal_scan_limits_default(&opts.limits);
+	opts.limits = limits != NULL ? *limits : f->limits;
 	opts.policy = f->policy;
 	assert_int_equal(pal_scan_new(&opts, &f->scan, NULL), 0);
 	return f->scan;
@@ -54,6 +52,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
+	pal_scan_limits_default(&f->limits);
 	*state = f;
 	return 0;
 }
@@ -65,12 +64,12 @@ setup(void **state)
 static inline int
 scan_fixture_setup_max(void **state, uint32_t max_findings)
 {
-	struct pal_scan_limits limits;
+	struct fixture *f;
 
 	setup(state);
-	pal_scan_limits_default(&limits);
-	limits.max_findings = max_findings;
-	scan_fixture_session(*state, &limits);
+	f = *state;
+	f->limits.max_findings = max_findings;
+	scan_fixture_session(f, NULL);
 	return 0;
 }
 
@@ -142,10 +141,7 @@ load(const char *rel, size_t *len)
 	return load_in(NULL, rel, len);
 }
 
-/*
- * Scans data as fmt, named name, in a fresh session of the fixture with
- * the default limits.
- */
+/* Scans data as fmt, named name, in a fresh session of the fixture. */
 static inline struct pal_scan *
 scan_fixture_scan_as(struct fixture *f, const char *name, const void *data,
     size_t len, enum pal_format fmt)
