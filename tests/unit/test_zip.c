@@ -21,80 +21,16 @@
 
 #include <zlib.h>
 
-#include "scan_int.h"
-
-struct fixture {
-	struct pal_policy *policy;
-	struct pal_scan_opts opts;
-	struct pal_scan *scan;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(pal_policy_new_default(&f->policy, NULL), 0);
-	pal_scan_limits_default(&f->opts.limits);
-	f->opts.policy = f->policy;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pal_scan_free(f->scan);
-	pal_policy_free(f->policy);
-	free(f);
-	return 0;
-}
-
-/* A fresh session with the fixture's (possibly adjusted) limits. */
-static struct pal_scan *
-session(struct fixture *f)
-{
-	pal_scan_free(f->scan);
-	f->scan = NULL;
-	assert_int_equal(pal_scan_new(&f->opts, &f->scan, NULL), 0);
-	return f->scan;
-}
-
-static uint8_t *
-slurp(const char *dir, const char *name, size_t *len)
-{
-	const char *root = getenv("PAL_TEST_DATA");
-	char path[4096];
-	struct stat st;
-	uint8_t *buf;
-	FILE *fp;
-
-	assert_non_null(root);
-	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s/%s", root, dir,
-	    name) < sizeof(path));
-	fp = fopen(path, "rb");
-	if (fp == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (size_t)st.st_size, fp);
-	assert_int_equal(*len, (size_t)st.st_size);
-	fclose(fp);
-	return buf;
-}
+#include "scan_fixture.h"
 
 /* Scans tests/data/DIR/NAME (format detected unless given). */
 static struct pal_scan *
 scan_as(struct fixture *f, const char *dir, const char *name,
     enum pal_format fmt)
 {
-	struct pal_scan *s = session(f);
+	struct pal_scan *s = scan_fixture_session(f, NULL);
 	size_t len;
-	uint8_t *buf = slurp(dir, name, &len);
+	uint8_t *buf = load_in(dir, name, &len);
 
 	assert_int_equal(pal_scan_memory_as(s, name, buf, len, fmt), 0);
 	free(buf);
@@ -105,17 +41,6 @@ static struct pal_scan *
 scan(struct fixture *f, const char *name)
 {
 	return scan_as(f, "zip", name, PAL_FMT_UNKNOWN);
-}
-
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
 }
 
 static size_t
@@ -132,7 +57,7 @@ count_prefix(const struct pal_scan *s, const char *prefix)
 
 /* The finding of rule whose reason mentions what, or NULL. */
 static const struct pal_finding *
-finding(const struct pal_scan *s, const char *rule, const char *what)
+find_in(const struct pal_scan *s, const char *rule, const char *what)
 {
 	size_t i;
 
@@ -366,7 +291,7 @@ every_trick_is_found(void **state)
 		if (count_rule(s, t->rule) != t->count)
 			fail_msg("%s: %zu %s findings, want %zu", t->file,
 			    count_rule(s, t->rule), t->rule, t->count);
-		if (finding(s, t->rule, t->what) == NULL)
+		if (find_in(s, t->rule, t->what) == NULL)
 			fail_msg("%s: no %s finding mentions %s", t->file,
 			    t->rule, t->what);
 		assert_int_equal(pal_scan_exit_code(s), 1);
@@ -380,10 +305,10 @@ findings_carry_offsets(void **state)
 	struct fixture *f = *state;
 	struct pal_scan *s = scan(f, "hidden.zip");
 
-	assert_string_equal(finding(s, "zip.hidden-entry", NULL)->location,
+	assert_string_equal(find_in(s, "zip.hidden-entry", NULL)->location,
 	    "offset 87");
 	s = scan(f, "traversal.zip");
-	assert_string_equal(finding(s, "zip.path-traversal", "'/abs.pkl'")->
+	assert_string_equal(find_in(s, "zip.path-traversal", "'/abs.pkl'")->
 	    location, "offset 83");
 }
 
@@ -463,7 +388,7 @@ prepended_pickle_is_scanned(void **state)
 }
 
 static void
-assert_error(const struct pal_scan *s, const char *what)
+expect_error(const struct pal_scan *s, const char *what)
 {
 	const struct pal_scan_result *r = top(s);
 
@@ -481,24 +406,24 @@ malformed_archives_are_errors(void **state)
 
 	s = scan(f, "not_a_zip.bin");
 	assert_int_equal(top(s)->status, PAL_ITEM_ERROR);
-	assert_error(s, "no end of central directory record (offset 44)");
+	expect_error(s, "no end of central directory record (offset 44)");
 	assert_int_equal(pal_scan_exit_code(s), 2);
 
 	s = scan(f, "deflate_corrupt.zip");
 	assert_int_equal(top(s)->status, PAL_ITEM_ERROR);
-	assert_error(s, "'data.pkl' (local header at offset 0): deflate data "
+	expect_error(s, "'data.pkl' (local header at offset 0): deflate data "
 	    "is corrupt");
 
 	/* A stored size beyond the file: an error even behind findings. */
 	s = scan(f, "stored_beyond.zip");
-	assert_error(s, "1048576 bytes of data at offset 38 run past the end");
+	expect_error(s, "1048576 bytes of data at offset 38 run past the end");
 	s = scan(f, "zip64_missing.zip");
-	assert_error(s, "run past the end");
+	expect_error(s, "run past the end");
 
 	/* No directory: an error, but the local headers are still read. */
 	s = scan(f, "truncated.pt");
 	assert_int_equal(top(s)->status, PAL_ITEM_ERROR);
-	assert_error(s, "no end of central directory record");
+	expect_error(s, "no end of central directory record");
 	assert_member_format(s, "torch_state_dict/data.pkl", "pickle");
 	assert_null(member(s, "torch_state_dict/data/0"));
 }
@@ -523,7 +448,7 @@ picklescan_zips(void **state)
 	for (t = ps; t->file != NULL; t++) {
 		s = scan_as(f, "picklescan", t->file, PAL_FMT_UNKNOWN);
 		assert_int_equal(count_rule(s, t->rule), t->count);
-		assert_non_null(finding(s, t->rule, t->what));
+		assert_non_null(find_in(s, t->rule, t->what));
 		assert_int_equal(pal_scan_result(s, 1)->depth, 1);
 		assert_string_equal(pal_scan_result(s, 1)->format, "pickle");
 		assert_int_equal(pal_scan_exit_code(s), 1);
@@ -533,7 +458,7 @@ picklescan_zips(void **state)
 	    PAL_FMT_UNKNOWN);
 	assert_int_equal(pal_scan_nfindings(s), 0);
 	assert_int_equal(top(s)->status, PAL_ITEM_ERROR);
-	assert_error(s, "'test.txt' (local header at offset 0): encrypted");
+	expect_error(s, "'test.txt' (local header at offset 0): encrypted");
 	assert_int_equal(pal_scan_exit_code(s), 2);
 	/* No zip trick: the member is reached and left to the pickle
 	 * scanner. */
@@ -555,25 +480,25 @@ limits_hold(void **state)
 	struct fixture *f = *state;
 	struct pal_scan *s;
 
-	f->opts.limits.max_ratio = 2000;
+	f->limits.max_ratio = 2000;
 	s = scan(f, "bomb.zip");
 	assert_int_equal(count_rule(s, "zip.bomb"), 0);
 	assert_int_equal(count_prefix(s, "zip."), 0);
 
-	f->opts.limits.max_ratio = 100;
+	f->limits.max_ratio = 100;
 	s = scan(f, "bomb.zip");
-	assert_non_null(finding(s, "zip.bomb", "100 times its 1033"));
+	assert_non_null(find_in(s, "zip.bomb", "100 times its 1033"));
 
-	f->opts.limits.max_ratio = 2000;
-	f->opts.limits.max_expanded = 4096;
+	f->limits.max_ratio = 2000;
+	f->limits.max_expanded = 4096;
 	s = scan(f, "bomb.zip");
-	assert_non_null(finding(s, "scan.limit", "'zeros.bin'"));
+	assert_non_null(find_in(s, "scan.limit", "'zeros.bin'"));
 	assert_int_equal(count_rule(s, "zip.bomb"), 0);
 
-	pal_scan_limits_default(&f->opts.limits);
-	f->opts.limits.max_members = 2;
+	pal_scan_limits_default(&f->limits);
+	f->limits.max_members = 2;
 	s = scan(f, "plain.zip");
-	assert_non_null(finding(s, "scan.limit", "more than 2 zip entries"));
+	assert_non_null(find_in(s, "scan.limit", "more than 2 zip entries"));
 }
 
 /*
@@ -691,7 +616,7 @@ big_checkpoint_is_fast(void **state)
 	put(fd, at + (off_t)cdlen, eocd, sizeof(eocd));
 	close(fd);
 
-	s = session(f);
+	s = scan_fixture_session(f, NULL);
 	assert_int_equal(pal_scan_add(s, path), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pal_scan_run(s, NULL), 0);
@@ -751,7 +676,7 @@ endless_hidden_headers_are_cheap(void **state)
 	le32(buf + at + 84 + 12, 47);
 	le32(buf + at + 84 + 16, (uint32_t)(at + 37));
 
-	s = session(f);
+	s = scan_fixture_session(f, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pal_scan_memory_as(s, "headers", buf, len,
 	    PAL_FMT_ZIP), 0);
@@ -777,19 +702,19 @@ mutations_end_in_a_defined_state(void **state)
 	struct fixture *f = *state;
 	size_t i, n, len;
 
-	f->opts.limits.max_findings = 8;
+	f->limits.max_findings = 8;
 	for (i = 0; files[i] != NULL; i++) {
-		uint8_t *buf = slurp("zip", files[i], &len);
+		uint8_t *buf = load_in("zip", files[i], &len);
 
 		for (n = 0; n <= len; n++) {
-			struct pal_scan *s = session(f);
+			struct pal_scan *s = scan_fixture_session(f, NULL);
 
 			assert_int_equal(pal_scan_memory_as(s, "cut", buf, n,
 			    PAL_FMT_ZIP), 0);
 			assert_in_range(pal_scan_exit_code(s), 0, 2);
 		}
 		for (n = 0; n < len; n++) {
-			struct pal_scan *s = session(f);
+			struct pal_scan *s = scan_fixture_session(f, NULL);
 
 			buf[n] ^= 0x41;
 			assert_int_equal(pal_scan_memory_as(s, "flip", buf, len,
