@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "archive_int.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
 static struct pal_policy *policy;
 
@@ -54,31 +54,6 @@ session(const struct pal_scan_limits *limits)
 	return s;
 }
 
-static uint8_t *
-load(const char *rel, size_t *len)
-{
-	const char *dir = getenv("PAL_TEST_DATA");
-	char path[1024];
-	uint8_t *buf;
-	long n;
-	FILE *fp;
-
-	assert_non_null(dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	if ((fp = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n >= 0);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Scans bytes as a file named name; the session is returned for checks. */
 static struct pal_scan *
 scan_bytes(const char *name, const uint8_t *d, size_t n,
@@ -94,13 +69,11 @@ scan_bytes(const char *name, const uint8_t *d, size_t n,
 static struct pal_scan *
 scan_file(const char *file, const struct pal_scan_limits *limits)
 {
-	char rel[256];
 	struct pal_scan *s;
 	uint8_t *d;
 	size_t n;
 
-	snprintf(rel, sizeof(rel), "archive/%s", file);
-	d = load(rel, &n);
+	d = load_in("archive", file, &n);
 	s = scan_bytes(file, d, n, limits);
 	free(d);
 	return s;
@@ -132,17 +105,6 @@ must(const struct pal_scan *s, const char *name, const char *format)
 	if (format != NULL && strcmp(r->format, format) != 0)
 		fail_msg("%s: format %s, want %s", name, r->format, format);
 	return r;
-}
-
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
 }
 
 /* Findings of the archive scanner's own rules and the limit rule. */
