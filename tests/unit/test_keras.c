@@ -17,7 +17,7 @@
 #include "palisade/buf.h"
 #include "palisade/scan.h"
 #include "keras.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
 static struct pal_policy *policy;
 
@@ -27,7 +27,7 @@ struct run {
 };
 
 static char *
-load(const char *name, size_t *len)
+load_keras(const char *name, size_t *len)
 {
 	const char *dir = getenv("PAL_TEST_DATA");
 	char path[1024];
@@ -80,22 +80,11 @@ check_file(const char *name)
 {
 	struct run run;
 	size_t len;
-	char *text = load(name, &len);
+	char *text = load_keras(name, &len);
 
 	run = check_text(text, len);
 	free(text);
 	return run;
-}
-
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
 }
 
 static const struct pal_finding *
@@ -428,14 +417,14 @@ test_marshal_refs(void **state)
 }
 
 static int
-setup(void **state)
+group_setup(void **state)
 {
 	(void)state;
 	return pal_policy_new_default(&policy, NULL);
 }
 
 static int
-teardown(void **state)
+group_teardown(void **state)
 {
 	(void)state;
 	pal_policy_free(policy);
@@ -459,5 +448,6 @@ main(void)
 		cmocka_unit_test(test_marshal_refs),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, group_setup,
+	    group_teardown);
 }
