@@ -19,7 +19,7 @@
 
 #include "palisade/scan.h"
 #include "hdf5_int.h"
-#include "scan_int.h"
+#include "scan_fixture.h"
 
 static struct pal_policy *policy;
 
@@ -30,7 +30,7 @@ struct file {
 
 /* Reads tests/data/keras/name; a name ending in .gz is inflated. */
 static struct file
-load(const char *name)
+load_keras(const char *name)
 {
 	const char *dir = getenv("PAL_TEST_DATA");
 	struct file f = { NULL, 0 };
@@ -75,26 +75,15 @@ scan_as(const void *data, size_t len, enum pal_format fmt)
 static struct pal_scan *
 scan_file(const char *name)
 {
-	struct file f = load(name);
+	struct file f = load_keras(name);
 	struct pal_scan *s = scan_as(f.data, f.len, PAL_FMT_HDF5);
 
 	free(f.data);
 	return s;
 }
 
-static size_t
-count_rule(const struct pal_scan *s, const char *rule)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pal_scan_nfindings(s); i++)
-		if (strcmp(pal_scan_finding(s, i)->rule, rule) == 0)
-			n++;
-	return n;
-}
-
 static const struct pal_finding *
-finding(const struct pal_scan *s, const char *rule, const char *loc)
+find_at(const struct pal_scan *s, const char *rule, const char *loc)
 {
 	size_t i;
 
@@ -159,7 +148,7 @@ test_lambda(void **state)
 			    count_rule(s, "keras.lambda"),
 			    pal_scan_result(s, 0)->detail ?
 			    pal_scan_result(s, 0)->detail : "");
-		f = finding(s, "keras.lambda", NULL);
+		f = find_at(s, "keras.lambda", NULL);
 		assert_true(strncmp(f->location, "attribute 'model_config', "
 		    "config.layers[", 40) == 0);
 		assert_non_null(strstr(f->reason, "__import__, system"));
@@ -181,20 +170,20 @@ test_outside_references(void **state)
 	for (i = 0; i < 2; i++) {
 		s = scan_file(tags[i]);
 		assert_int_equal(pal_scan_nfindings(s), 2);
-		assert_non_null(strstr(finding(s, "hdf5.external-link",
+		assert_non_null(strstr(find_at(s, "hdf5.external-link",
 		    "/many")->reason, "in file '/etc/passwd'"));
-		assert_non_null(strstr(finding(s, "hdf5.external-storage",
+		assert_non_null(strstr(find_at(s, "hdf5.external-storage",
 		    "/many/zz_ext")->reason, "'/etc/shadow'"));
 		pal_scan_free(s);
 	}
 	s = scan_file("external_storage.h5");
 	assert_int_equal(pal_scan_nfindings(s), 1);
-	assert_non_null(strstr(finding(s, "hdf5.external-storage", "/w")->reason,
+	assert_non_null(strstr(find_at(s, "hdf5.external-storage", "/w")->reason,
 	    "1 external file: '/etc/shadow'"));
 	pal_scan_free(s);
 	s = scan_file("virtual_dataset.h5");
 	assert_int_equal(pal_scan_nfindings(s), 1);
-	assert_non_null(strstr(finding(s, "hdf5.virtual-dataset", "/v")->reason,
+	assert_non_null(strstr(find_at(s, "hdf5.virtual-dataset", "/v")->reason,
 	    "from file '/tmp/elsewhere.h5'"));
 	pal_scan_free(s);
 }
@@ -212,12 +201,12 @@ test_big_groups(void **state)
 	(void)state;
 	s = scan_file("big_group_v0.h5.gz");
 	assert_int_equal(pal_scan_nfindings(s), 1);
-	finding(s, "hdf5.external-storage", "/many/zz_ext");
+	find_at(s, "hdf5.external-storage", "/many/zz_ext");
 	pal_scan_free(s);
 	s = scan_file("big_group_v3.h5.gz");
 	assert_int_equal(pal_scan_nfindings(s), 2);
-	finding(s, "hdf5.external-storage", "/many/zz_ext");
-	finding(s, "hdf5.external-link", "/many");
+	find_at(s, "hdf5.external-storage", "/many/zz_ext");
+	find_at(s, "hdf5.external-link", "/many");
 	pal_scan_free(s);
 }
 
@@ -283,7 +272,7 @@ static void
 expect_patched(const char *name, size_t off, const void *bytes, size_t n,
     const char *detail)
 {
-	struct file f = load(name);
+	struct file f = load_keras(name);
 	struct pal_scan *s;
 
 	assert_true(off + n <= f.len);
@@ -301,7 +290,7 @@ expect_patched(const char *name, size_t off, const void *bytes, size_t n,
 static void
 test_unterminated_names(void **state)
 {
-	struct file f = load("big_group_v0.h5.gz");
+	struct file f = load_keras("big_group_v0.h5.gz");
 	struct pal_scan *s;
 	uint64_t size = 0, addr = 0;
 	size_t i, k;
@@ -332,7 +321,7 @@ test_unterminated_names(void **state)
 static long
 find_tree(const char *name, int level)
 {
-	struct file f = load(name);
+	struct file f = load_keras(name);
 	size_t i;
 	long at = -1;
 
@@ -378,7 +367,7 @@ test_patched(void **state)
 static void
 test_detect_userblock(void **state)
 {
-	struct file f = load("k2_lambda_userblock.h5");
+	struct file f = load_keras("k2_lambda_userblock.h5");
 	struct pal_scan *s = scan_as(f.data, f.len, PAL_FMT_UNKNOWN);
 	size_t i;
 	int saw_userblock = 0;
@@ -404,7 +393,7 @@ test_truncations(void **state)
 
 	(void)state;
 	for (i = 0; i < 2; i++) {
-		struct file f = load(files[i]);
+		struct file f = load_keras(files[i]);
 
 		for (n = 0; n < f.len; n += 13) {
 			struct pal_scan *s = scan_as(f.data, n, PAL_FMT_HDF5);
@@ -445,7 +434,7 @@ test_mutations(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		struct file f = load(files[i]);
+		struct file f = load_keras(files[i]);
 		uint8_t *copy = malloc(f.len);
 
 		assert_non_null(copy);
@@ -472,14 +461,14 @@ test_mutations(void **state)
 }
 
 static int
-setup(void **state)
+group_setup(void **state)
 {
 	(void)state;
 	return pal_policy_new_default(&policy, NULL);
 }
 
 static int
-teardown(void **state)
+group_teardown(void **state)
 {
 	(void)state;
 	pal_policy_free(policy);
@@ -503,5 +492,6 @@ main(void)
 		cmocka_unit_test(test_mutations),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, group_setup,
+	    group_teardown);
 }
