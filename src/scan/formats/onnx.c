@@ -76,19 +76,12 @@ const struct pal_rule pal_rules_onnx[] = {
 /* onnxruntime's marker: "offset" is then a memory address. */
 #define ORT_MEM_ADDR "*/_ORT_MEM_ADDR_/*"
 
-/* Known fields of each message: number, allowed wire types, name. */
-struct fspec {
-	uint32_t num;
-	unsigned wires;
-	const char *name;
-};
-
 #define V PAL_PB_W(PAL_PB_VARINT)
 #define L PAL_PB_W(PAL_PB_LEN)
 #define F32 PAL_PB_W(PAL_PB_I32)
 #define F64 PAL_PB_W(PAL_PB_I64)
 
-static const struct fspec model_fields[] = {
+static const struct pal_pb_fspec model_fields[] = {
 	{ 1, V, "ModelProto.ir_version" },
 	{ 2, L, "ModelProto.producer_name" },
 	{ 3, L, "ModelProto.producer_version" },
@@ -104,7 +97,7 @@ static const struct fspec model_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec graph_fields[] = {
+static const struct pal_pb_fspec graph_fields[] = {
 	{ 1, L, "GraphProto.node" },
 	{ 2, L, "GraphProto.name" },
 	{ 5, L, "GraphProto.initializer" },
@@ -118,7 +111,7 @@ static const struct fspec graph_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec node_fields[] = {
+static const struct pal_pb_fspec node_fields[] = {
 	{ 1, L, "NodeProto.input" },
 	{ 2, L, "NodeProto.output" },
 	{ 3, L, "NodeProto.name" },
@@ -132,7 +125,7 @@ static const struct fspec node_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec attr_fields[] = {
+static const struct pal_pb_fspec attr_fields[] = {
 	{ 1, L, "AttributeProto.name" },
 	{ 2, F32, "AttributeProto.f" },
 	{ 3, V, "AttributeProto.i" },
@@ -154,7 +147,7 @@ static const struct fspec attr_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec tensor_fields[] = {
+static const struct pal_pb_fspec tensor_fields[] = {
 	{ 1, V | L, "TensorProto.dims" },
 	{ 2, V, "TensorProto.data_type" },
 	{ 3, L, "TensorProto.segment" },
@@ -173,26 +166,26 @@ static const struct fspec tensor_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec sparse_fields[] = {
+static const struct pal_pb_fspec sparse_fields[] = {
 	{ 1, L, "SparseTensorProto.values" },
 	{ 2, L, "SparseTensorProto.indices" },
 	{ 3, V | L, "SparseTensorProto.dims" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec entry_fields[] = {
+static const struct pal_pb_fspec entry_fields[] = {
 	{ 1, L, "StringStringEntryProto.key" },
 	{ 2, L, "StringStringEntryProto.value" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec opset_fields[] = {
+static const struct pal_pb_fspec opset_fields[] = {
 	{ 1, L, "OperatorSetIdProto.domain" },
 	{ 2, V, "OperatorSetIdProto.version" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec training_fields[] = {
+static const struct pal_pb_fspec training_fields[] = {
 	{ 1, L, "TrainingInfoProto.initialization" },
 	{ 2, L, "TrainingInfoProto.algorithm" },
 	{ 3, L, "TrainingInfoProto.initialization_binding" },
@@ -200,7 +193,7 @@ static const struct fspec training_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec function_fields[] = {
+static const struct pal_pb_fspec function_fields[] = {
 	{ 1, L, "FunctionProto.name" },
 	{ 4, L, "FunctionProto.input" },
 	{ 5, L, "FunctionProto.output" },
@@ -259,30 +252,6 @@ struct where {
 static int graph_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f);
 
-/* Checks f's wire type if the table knows its number. */
-static int
-known(const struct fspec *t, const struct pal_pb_field *f, struct pal_err *err)
-{
-	for (; t->name != NULL; t++)
-		if (t->num == f->num)
-			return pal_pb_want(f, t->wires, t->name, err);
-	return 0;
-}
-
-/* Takes a singular string field, refusing a second occurrence. */
-static int
-take_once(struct pal_pb_str *dst, int *have, const struct pal_pb_field *f,
-    const char *what, struct pal_err *err)
-{
-	if (*have)
-		return pal_err_set(err, PAL_ERR_FORMAT, "offset %zu: field %u "
-		    "(%s) appears twice; runtimes would keep only the last",
-		    f->off, f->num, what);
-	*have = 1;
-	*dst = pal_pb_str_of(f);
-	return 0;
-}
-
 /*
  * Reports a finding with a location naming the node or tensor and its
  * graph; the reason is formatted here so that it can be cut to size.
@@ -327,25 +296,14 @@ report(struct onnx_ctx *c, const char *rule, const struct where *w,
 }
 
 static int
-str_cmp(struct pal_pb_str a, struct pal_pb_str b)
-{
-	size_t n = a.n < b.n ? a.n : b.n;
-	int r = n ? memcmp(a.p, b.p, n) : 0;
-
-	if (r != 0)
-		return r;
-	return a.n < b.n ? -1 : a.n > b.n;
-}
-
-static int
 fn_cmp(const void *x, const void *y)
 {
 	const struct onnx_fn *a = x, *b = y;
-	int r = str_cmp(a->domain, b->domain);
+	int r = pal_pb_str_cmp(a->domain, b->domain);
 
 	if (r == 0)
-		r = str_cmp(a->name, b->name);
-	return r != 0 ? r : str_cmp(a->overload, b->overload);
+		r = pal_pb_str_cmp(a->name, b->name);
+	return r != 0 ? r : pal_pb_str_cmp(a->overload, b->overload);
 }
 
 /*
@@ -360,12 +318,12 @@ fn_find(const struct onnx_ctx *c, struct pal_pb_str domain,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = str_cmp(c->fns[mid].domain, domain);
+		int r = pal_pb_str_cmp(c->fns[mid].domain, domain);
 
 		if (r == 0 && id != NULL)
-			r = str_cmp(c->fns[mid].name, id->op);
+			r = pal_pb_str_cmp(c->fns[mid].name, id->op);
 		if (r == 0 && id != NULL)
-			r = str_cmp(c->fns[mid].overload, id->overload);
+			r = pal_pb_str_cmp(c->fns[mid].overload, id->overload);
 		if (r == 0)
 			return 1;
 		if (r < 0)
@@ -556,12 +514,12 @@ entry_read(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &em, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&em, &g, c->err)) == 1) {
-		if ((r = known(entry_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(entry_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
-			r = take_once(key, &hk, &g, "key", c->err);
+			r = pal_pb_take_once(key, &hk, &g, "key", c->err);
 		else if (g.num == 2) {
-			r = take_once(val, &hv, &g, "value", c->err);
+			r = pal_pb_take_once(val, &hv, &g, "value", c->err);
 			*val_off = g.val_off;
 		}
 		if (r != 0)
@@ -614,10 +572,10 @@ tensor_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	again = tm;
 	while ((r = pal_pb_next(&tm, &g, c->err)) == 1) {
-		if ((r = known(tensor_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(tensor_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 8 &&
-		    (r = take_once(&tname, &hn, &g, "TensorProto.name",
+		    (r = pal_pb_take_once(&tname, &hn, &g, "TensorProto.name",
 		    c->err)) != 0)
 			return r;
 	}
@@ -646,7 +604,7 @@ sparse_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &sm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&sm, &g, c->err)) == 1) {
-		if ((r = known(sparse_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(sparse_fields, &g, c->err)) != 0)
 			return r;
 		if ((g.num == 1 || g.num == 2) &&
 		    (r = tensor_scan(c, &sm, &g, w)) != 0)
@@ -667,7 +625,7 @@ attr_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &am, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&am, &g, c->err)) == 1) {
-		if ((r = known(attr_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(attr_fields, &g, c->err)) != 0)
 			return r;
 		switch (g.num) {
 		case 5:
@@ -704,19 +662,19 @@ node_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	again = nm;
 	while ((r = pal_pb_next(&nm, &g, c->err)) == 1) {
-		if ((r = known(node_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(node_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 3)
-			r = take_once(&id.name, &hn, &g, "NodeProto.name",
+			r = pal_pb_take_once(&id.name, &hn, &g, "NodeProto.name",
 			    c->err);
 		else if (g.num == 4)
-			r = take_once(&id.op, &ho, &g, "NodeProto.op_type",
+			r = pal_pb_take_once(&id.op, &ho, &g, "NodeProto.op_type",
 			    c->err);
 		else if (g.num == 7)
-			r = take_once(&id.domain, &hd, &g, "NodeProto.domain",
+			r = pal_pb_take_once(&id.domain, &hd, &g, "NodeProto.domain",
 			    c->err);
 		else if (g.num == 8)
-			r = take_once(&id.overload, &hv, &g,
+			r = pal_pb_take_once(&id.overload, &hv, &g,
 			    "NodeProto.overload", c->err);
 		if (r != 0)
 			return r;
@@ -745,9 +703,9 @@ graph_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	again = gm;
 	while ((r = pal_pb_next(&gm, &g, c->err)) == 1) {
-		if ((r = known(graph_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(graph_fields, &g, c->err)) != 0)
 			return r;
-		if (g.num == 2 && (r = take_once(&w.name, &hn, &g,
+		if (g.num == 2 && (r = pal_pb_take_once(&w.name, &hn, &g,
 		    "GraphProto.name", c->err)) != 0)
 			return r;
 	}
@@ -783,9 +741,9 @@ opset_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &om, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&om, &g, c->err)) == 1) {
-		if ((r = known(opset_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(opset_fields, &g, c->err)) != 0)
 			return r;
-		if (g.num == 1 && (r = take_once(&domain, &hd, &g,
+		if (g.num == 1 && (r = pal_pb_take_once(&domain, &hd, &g,
 		    "OperatorSetIdProto.domain", c->err)) != 0)
 			return r;
 		if (g.num == 2)
@@ -833,7 +791,7 @@ training_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &tm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&tm, &g, c->err)) == 1) {
-		if ((r = known(training_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(training_fields, &g, c->err)) != 0)
 			return r;
 		if ((g.num == 1 || g.num == 2) &&
 		    (r = graph_scan(c, &tm, &g)) != 0)
@@ -856,9 +814,9 @@ function_scan(struct onnx_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	again = fm;
 	while ((r = pal_pb_next(&fm, &g, c->err)) == 1) {
-		if ((r = known(function_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(function_fields, &g, c->err)) != 0)
 			return r;
-		if (g.num == 1 && (r = take_once(&w.name, &hn, &g,
+		if (g.num == 1 && (r = pal_pb_take_once(&w.name, &hn, &g,
 		    "FunctionProto.name", c->err)) != 0)
 			return r;
 	}
@@ -892,16 +850,16 @@ function_id(struct onnx_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &fm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&fm, &g, c->err)) == 1) {
-		if ((r = known(function_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(function_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
-			r = take_once(&fn->name, &hn, &g, "FunctionProto.name",
+			r = pal_pb_take_once(&fn->name, &hn, &g, "FunctionProto.name",
 			    c->err);
 		else if (g.num == 10)
-			r = take_once(&fn->domain, &hd, &g,
+			r = pal_pb_take_once(&fn->domain, &hd, &g,
 			    "FunctionProto.domain", c->err);
 		else if (g.num == 13)
-			r = take_once(&fn->overload, &ho, &g,
+			r = pal_pb_take_once(&fn->overload, &ho, &g,
 			    "FunctionProto.overload", c->err);
 		if (r != 0)
 			return r;
@@ -923,7 +881,7 @@ collect_functions(struct onnx_ctx *c, struct pal_pb_msg m)
 	int r;
 
 	while ((r = pal_pb_next(&m, &f, c->err)) == 1) {
-		if ((r = known(model_fields, &f, c->err)) != 0)
+		if ((r = pal_pb_known(model_fields, &f, c->err)) != 0)
 			return r;
 		if (f.num == 25 && ++n > ONNX_MAX_FUNCTIONS)
 			return pal_err_set(c->err, PAL_ERR_LIMIT, "offset %zu: "
@@ -959,7 +917,7 @@ model_scan(struct onnx_ctx *c, struct pal_pb_msg m)
 	int have_ir = 0, have_graph = 0, r;
 
 	while ((r = pal_pb_next(&m, &f, c->err)) == 1) {
-		if ((r = known(model_fields, &f, c->err)) != 0)
+		if ((r = pal_pb_known(model_fields, &f, c->err)) != 0)
 			return r;
 		switch (f.num) {
 		case 1:

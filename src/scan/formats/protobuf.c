@@ -442,3 +442,37 @@ pal_pb_path_symlink(const char *dir, const char *sub, struct pal_pb_str path)
 		}
 	}
 }
+
+int
+pal_pb_str_cmp(struct pal_pb_str a, struct pal_pb_str b)
+{
+	size_t n = a.n < b.n ? a.n : b.n;
+	int r = n ? memcmp(a.p, b.p, n) : 0;
+
+	if (r != 0)
+		return r;
+	return a.n < b.n ? -1 : a.n > b.n;
+}
+
+int
+pal_pb_known(const struct pal_pb_fspec *t, const struct pal_pb_field *f,
+    struct pal_err *err)
+{
+	for (; t->name != NULL; t++)
+		if (t->num == f->num)
+			return pal_pb_want(f, t->wires, t->name, err);
+	return 0;
+}
+
+int
+pal_pb_take_once(struct pal_pb_str *dst, int *have,
+    const struct pal_pb_field *f, const char *what, struct pal_err *err)
+{
+	if (*have)
+		return pal_err_set(err, PAL_ERR_FORMAT, "offset %zu: field %u "
+		    "(%s) appears twice; runtimes would keep only the last",
+		    f->off, f->num, what);
+	*have = 1;
+	*dst = pal_pb_str_of(f);
+	return 0;
+}

@@ -120,6 +120,30 @@ pal_pb_str_of(const struct pal_pb_field *f)
 /* 1 if s holds exactly the bytes of the C string lit. */
 int pal_pb_str_eq(struct pal_pb_str s, const char *lit);
 
+/* Orders two strings bytewise, a prefix first (for sorting and bsearch). */
+int pal_pb_str_cmp(struct pal_pb_str a, struct pal_pb_str b);
+
+/* A known field of a message: number, allowed wire types, name. */
+struct pal_pb_fspec {
+	uint32_t num;
+	unsigned wires;		/* PAL_PB_W() bits */
+	const char *name;	/* "ModelProto.graph"; NULL ends a table */
+};
+
+/*
+ * Checks f's wire type against the table entry with its number, if there
+ * is one (unknown fields are the caller's to skip).
+ */
+int pal_pb_known(const struct pal_pb_fspec *t, const struct pal_pb_field *f,
+    struct pal_err *err);
+
+/*
+ * Takes a singular string field into *dst, refusing a second occurrence
+ * (which a runtime would silently resolve by keeping the last).
+ */
+int pal_pb_take_once(struct pal_pb_str *dst, int *have,
+    const struct pal_pb_field *f, const char *what, struct pal_err *err);
+
 /* 1 if s begins with the bytes of the C string lit. */
 int pal_pb_str_prefix(struct pal_pb_str s, const char *lit);
 

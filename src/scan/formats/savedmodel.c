@@ -263,24 +263,17 @@ static const struct pal_tf_op tf_ops[] = {
 	{ NULL, NULL, OP_ALWAYS, NULL },
 };
 
-/* Known fields of each message: number, allowed wire types, name. */
-struct fspec {
-	uint32_t num;
-	unsigned wires;
-	const char *name;
-};
-
 #define V PAL_PB_W(PAL_PB_VARINT)
 #define L PAL_PB_W(PAL_PB_LEN)
 #define F32 PAL_PB_W(PAL_PB_I32)
 
-static const struct fspec savedmodel_fields[] = {
+static const struct pal_pb_fspec savedmodel_fields[] = {
 	{ 1, V, "SavedModel.saved_model_schema_version" },
 	{ 2, L, "SavedModel.meta_graphs" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec meta_fields[] = {
+static const struct pal_pb_fspec meta_fields[] = {
 	{ 1, L, "MetaGraphDef.meta_info_def" },
 	{ 2, L, "MetaGraphDef.graph_def" },
 	{ 3, L, "MetaGraphDef.saver_def" },
@@ -291,7 +284,7 @@ static const struct fspec meta_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec graph_fields[] = {
+static const struct pal_pb_fspec graph_fields[] = {
 	{ 1, L, "GraphDef.node" },
 	{ 2, L, "GraphDef.library" },
 	{ 3, V, "GraphDef.version" },
@@ -300,7 +293,7 @@ static const struct fspec graph_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec node_fields[] = {
+static const struct pal_pb_fspec node_fields[] = {
 	{ 1, L, "NodeDef.name" },
 	{ 2, L, "NodeDef.op" },
 	{ 3, L, "NodeDef.input" },
@@ -311,13 +304,13 @@ static const struct fspec node_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec attr_entry_fields[] = {
+static const struct pal_pb_fspec attr_entry_fields[] = {
 	{ 1, L, "NodeDef.attr.key" },
 	{ 2, L, "NodeDef.attr.value" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec attr_value_fields[] = {
+static const struct pal_pb_fspec attr_value_fields[] = {
 	{ 1, L, "AttrValue.list" },
 	{ 2, L, "AttrValue.s" },
 	{ 3, V, "AttrValue.i" },
@@ -331,7 +324,7 @@ static const struct fspec attr_value_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec list_fields[] = {
+static const struct pal_pb_fspec list_fields[] = {
 	{ 2, L, "AttrValue.ListValue.s" },
 	{ 3, V | L, "AttrValue.ListValue.i" },
 	{ 4, F32 | L, "AttrValue.ListValue.f" },
@@ -343,20 +336,20 @@ static const struct fspec list_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec name_attr_fields[] = {
+static const struct pal_pb_fspec name_attr_fields[] = {
 	{ 1, L, "NameAttrList.name" },
 	{ 2, L, "NameAttrList.attr" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec library_fields[] = {
+static const struct pal_pb_fspec library_fields[] = {
 	{ 1, L, "FunctionDefLibrary.function" },
 	{ 2, L, "FunctionDefLibrary.gradient" },
 	{ 3, L, "FunctionDefLibrary.registered_gradients" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec function_fields[] = {
+static const struct pal_pb_fspec function_fields[] = {
 	{ 1, L, "FunctionDef.signature" },
 	{ 3, L, "FunctionDef.node_def" },
 	{ 4, L, "FunctionDef.ret" },
@@ -367,12 +360,12 @@ static const struct fspec function_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec opdef_fields[] = {
+static const struct pal_pb_fspec opdef_fields[] = {
 	{ 1, L, "OpDef.name" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec saver_fields[] = {
+static const struct pal_pb_fspec saver_fields[] = {
 	{ 1, L, "SaverDef.filename_tensor_name" },
 	{ 2, L, "SaverDef.save_tensor_name" },
 	{ 3, L, "SaverDef.restore_op_name" },
@@ -383,19 +376,19 @@ static const struct fspec saver_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec asset_fields[] = {
+static const struct pal_pb_fspec asset_fields[] = {
 	{ 1, L, "AssetFileDef.tensor_info" },
 	{ 2, L, "AssetFileDef.filename" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec entry_fields[] = {
+static const struct pal_pb_fspec entry_fields[] = {
 	{ 1, L, "map entry key" },
 	{ 2, L, "map entry value" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec collection_fields[] = {
+static const struct pal_pb_fspec collection_fields[] = {
 	{ 1, L, "CollectionDef.node_list" },
 	{ 2, L, "CollectionDef.bytes_list" },
 	{ 3, L, "CollectionDef.int64_list" },
@@ -404,41 +397,41 @@ static const struct fspec collection_fields[] = {
 	{ 0, 0, NULL },
 };
 
-static const struct fspec any_list_fields[] = {
+static const struct pal_pb_fspec any_list_fields[] = {
 	{ 1, L, "CollectionDef.AnyList.value" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec any_fields[] = {
+static const struct pal_pb_fspec any_fields[] = {
 	{ 1, L, "Any.type_url" },
 	{ 2, L, "Any.value" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec object_graph_fields[] = {
+static const struct pal_pb_fspec object_graph_fields[] = {
 	{ 1, L, "SavedObjectGraph.nodes" },
 	{ 2, L, "SavedObjectGraph.concrete_functions" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec object_fields[] = {
+static const struct pal_pb_fspec object_fields[] = {
 	{ 4, L, "SavedObject.user_object" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec user_object_fields[] = {
+static const struct pal_pb_fspec user_object_fields[] = {
 	{ 1, L, "SavedUserObject.identifier" },
 	{ 2, L, "SavedUserObject.version" },
 	{ 3, L, "SavedUserObject.metadata" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec keras_meta_fields[] = {
+static const struct pal_pb_fspec keras_meta_fields[] = {
 	{ 1, L, "SavedMetadata.nodes" },
 	{ 0, 0, NULL },
 };
 
-static const struct fspec keras_node_fields[] = {
+static const struct pal_pb_fspec keras_node_fields[] = {
 	{ 2, V, "SavedMetadata.SavedObject.node_id" },
 	{ 3, L, "SavedMetadata.SavedObject.node_path" },
 	{ 4, L, "SavedMetadata.SavedObject.identifier" },
@@ -469,44 +462,11 @@ struct tf_ctx {
 };
 
 static int
-known(const struct fspec *t, const struct pal_pb_field *f, struct pal_err *err)
-{
-	for (; t->name != NULL; t++)
-		if (t->num == f->num)
-			return pal_pb_want(f, t->wires, t->name, err);
-	return 0;
-}
-
-static int
-take_once(struct pal_pb_str *dst, int *have, const struct pal_pb_field *f,
-    const char *what, struct pal_err *err)
-{
-	if (*have)
-		return pal_err_set(err, PAL_ERR_FORMAT, "offset %zu: field %u "
-		    "(%s) appears twice; TensorFlow would keep only the last",
-		    f->off, f->num, what);
-	*have = 1;
-	*dst = pal_pb_str_of(f);
-	return 0;
-}
-
-static int
-str_cmp(struct pal_pb_str a, struct pal_pb_str b)
-{
-	size_t n = a.n < b.n ? a.n : b.n;
-	int r = n ? memcmp(a.p, b.p, n) : 0;
-
-	if (r != 0)
-		return r;
-	return a.n < b.n ? -1 : a.n > b.n;
-}
-
-static int
 fn_cmp(const void *x, const void *y)
 {
 	const struct tf_fn *a = x, *b = y;
 
-	return str_cmp(a->name, b->name);
+	return pal_pb_str_cmp(a->name, b->name);
 }
 
 /* Index of the library function called name, or -1. */
@@ -517,7 +477,7 @@ fn_index(const struct tf_ctx *c, struct pal_pb_str name)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = str_cmp(c->fns[mid].name, name);
+		int r = pal_pb_str_cmp(c->fns[mid].name, name);
 
 		if (r == 0)
 			return (long)mid;
@@ -595,7 +555,7 @@ node_attr_s(struct tf_ctx *c, struct pal_pb_msg nm, const char *key,
 			return r;
 		/* A map entry's key and value come in either order. */
 		while ((r = pal_pb_next(&em, &g, c->err)) == 1) {
-			if ((r = known(attr_entry_fields, &g, c->err)) != 0)
+			if ((r = pal_pb_known(attr_entry_fields, &g, c->err)) != 0)
 				return r;
 			if (g.num == 1)
 				k = pal_pb_str_of(&g);
@@ -717,12 +677,12 @@ node_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	start = nm;
 	while ((r = pal_pb_next(&nm, &g, c->err)) == 1) {
-		if ((r = known(node_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(node_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
-			r = take_once(&name, &hn, &g, "NodeDef.name", c->err);
+			r = pal_pb_take_once(&name, &hn, &g, "NodeDef.name", c->err);
 		else if (g.num == 2)
-			r = take_once(&op, &ho, &g, "NodeDef.op", c->err);
+			r = pal_pb_take_once(&op, &ho, &g, "NodeDef.op", c->err);
 		if (r != 0)
 			return r;
 	}
@@ -785,13 +745,13 @@ saver_read(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &sm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&sm, &g, c->err)) == 1) {
-		if ((r = known(saver_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(saver_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 2)
-			r = take_once(&save, &hs, &g, "SaverDef.save_tensor_name",
+			r = pal_pb_take_once(&save, &hs, &g, "SaverDef.save_tensor_name",
 			    c->err);
 		else if (g.num == 3)
-			r = take_once(&restore, &hr, &g,
+			r = pal_pb_take_once(&restore, &hr, &g,
 			    "SaverDef.restore_op_name", c->err);
 		if (r != 0)
 			return r;
@@ -829,7 +789,7 @@ name_attr_funcs(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &nm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&nm, &g, c->err)) == 1) {
-		if ((r = known(name_attr_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(name_attr_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
 			mark(c, pal_pb_str_of(&g), nq);
@@ -859,7 +819,7 @@ attr_value_funcs(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &vm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&vm, &g, c->err)) == 1) {
-		if ((r = known(attr_value_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(attr_value_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 10 && (r = name_attr_funcs(c, &vm, &g, nq)) != 0)
 			return r;
@@ -868,7 +828,7 @@ attr_value_funcs(struct tf_ctx *c, const struct pal_pb_msg *m,
 		if ((r = pal_pb_enter(&vm, &g, &lm, c->err)) != 0)
 			return r;
 		while ((r = pal_pb_next(&lm, &h, c->err)) == 1) {
-			if ((r = known(list_fields, &h, c->err)) != 0)
+			if ((r = pal_pb_known(list_fields, &h, c->err)) != 0)
 				return r;
 			if (h.num == 9 &&
 			    (r = name_attr_funcs(c, &lm, &h, nq)) != 0)
@@ -987,16 +947,16 @@ function_name(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &fm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&fm, &g, c->err)) == 1) {
-		if ((r = known(function_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(function_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num != 1)
 			continue;
 		if ((r = pal_pb_enter(&fm, &g, &om, c->err)) != 0)
 			return r;
 		while ((r = pal_pb_next(&om, &h, c->err)) == 1) {
-			if ((r = known(opdef_fields, &h, c->err)) != 0)
+			if ((r = pal_pb_known(opdef_fields, &h, c->err)) != 0)
 				return r;
-			if (h.num == 1 && (r = take_once(name, &hn, &h,
+			if (h.num == 1 && (r = pal_pb_take_once(name, &hn, &h,
 			    "OpDef.name", c->err)) != 0)
 				return r;
 		}
@@ -1026,14 +986,14 @@ each_function(struct tf_ctx *c, struct pal_pb_msg mm, fn_visit visit)
 		if ((r = pal_pb_enter(&mm, &f, &gm, c->err)) != 0)
 			return r;
 		while ((r = pal_pb_next(&gm, &g, c->err)) == 1) {
-			if ((r = known(graph_fields, &g, c->err)) != 0)
+			if ((r = pal_pb_known(graph_fields, &g, c->err)) != 0)
 				return r;
 			if (g.num != 2)
 				continue;
 			if ((r = pal_pb_enter(&gm, &g, &lm, c->err)) != 0)
 				return r;
 			while ((r = pal_pb_next(&lm, &h, c->err)) == 1) {
-				if ((r = known(library_fields, &h, c->err)) != 0)
+				if ((r = pal_pb_known(library_fields, &h, c->err)) != 0)
 					return r;
 				if (h.num == 1 && (r = visit(c, &lm, &h)) != 0)
 					return r;
@@ -1121,7 +1081,7 @@ check_functions(struct tf_ctx *c)
 		snprintf(where, sizeof(where), "function '%s'",
 		    pal_pb_quote(qf, sizeof(qf), c->fns[i].name));
 		while ((r = pal_pb_next(&fm, &g, c->err)) == 1) {
-			if ((r = known(function_fields, &g, c->err)) != 0)
+			if ((r = pal_pb_known(function_fields, &g, c->err)) != 0)
 				return r;
 			if (g.num == 3 && (r = node_check(c, &fm, &g, where,
 			    c->fns[i].saver)) != 0)
@@ -1145,7 +1105,7 @@ graph_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &gm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&gm, &g, c->err)) == 1) {
-		if ((r = known(graph_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(graph_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1 && (r = node_check(c, &gm, &g, "graph", -1)) != 0)
 			return r;
@@ -1187,10 +1147,10 @@ asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &am, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&am, &g, c->err)) == 1) {
-		if ((r = known(asset_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(asset_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 2) {
-			if ((r = take_once(&name, &hn, &g,
+			if ((r = pal_pb_take_once(&name, &hn, &g,
 			    "AssetFileDef.filename", c->err)) != 0)
 				return r;
 			off = g.val_off;
@@ -1215,10 +1175,10 @@ any_asset_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &am, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&am, &g, c->err)) == 1) {
-		if ((r = known(any_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(any_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
-			r = take_once(&url, &hu, &g, "Any.type_url", c->err);
+			r = pal_pb_take_once(&url, &hu, &g, "Any.type_url", c->err);
 		else if (g.num == 2) {
 			if (hv++)
 				return pal_err_set(c->err, PAL_ERR_FORMAT,
@@ -1253,10 +1213,10 @@ collection_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &em, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&em, &g, c->err)) == 1) {
-		if ((r = known(entry_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(entry_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 1)
-			r = take_once(&key, &hk, &g, "collection_def key",
+			r = pal_pb_take_once(&key, &hk, &g, "collection_def key",
 			    c->err);
 		else if (g.num == 2) {
 			if (hv++)
@@ -1273,14 +1233,14 @@ collection_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(&em, &value, &cm, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&cm, &g, c->err)) == 1) {
-		if ((r = known(collection_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(collection_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num != 5)
 			continue;
 		if ((r = pal_pb_enter(&cm, &g, &lm, c->err)) != 0)
 			return r;
 		while ((r = pal_pb_next(&lm, &value, c->err)) == 1) {
-			if ((r = known(any_list_fields, &value, c->err)) != 0)
+			if ((r = pal_pb_known(any_list_fields, &value, c->err)) != 0)
 				return r;
 			if (value.num == 1 &&
 			    (r = any_asset_check(c, &lm, &value)) != 0)
@@ -1329,7 +1289,7 @@ objects_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 	if ((r = pal_pb_enter(m, f, &om, c->err)) != 0)
 		return r;
 	while ((r = pal_pb_next(&om, &g, c->err)) == 1) {
-		if ((r = known(object_graph_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(object_graph_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num != 1)
 			continue;
@@ -1340,21 +1300,21 @@ objects_check(struct tf_ctx *c, const struct pal_pb_msg *m,
 			int hi = 0, hm = 0;
 			size_t moff = h.off;
 
-			if ((r = known(object_fields, &h, c->err)) != 0)
+			if ((r = pal_pb_known(object_fields, &h, c->err)) != 0)
 				return r;
 			if (h.num != 4)
 				continue;
 			if ((r = pal_pb_enter(&nm, &h, &um, c->err)) != 0)
 				return r;
 			while ((r = pal_pb_next(&um, &k, c->err)) == 1) {
-				if ((r = known(user_object_fields, &k,
+				if ((r = pal_pb_known(user_object_fields, &k,
 				    c->err)) != 0)
 					return r;
 				if (k.num == 1)
-					r = take_once(&id, &hi, &k,
+					r = pal_pb_take_once(&id, &hi, &k,
 					    "SavedUserObject.identifier", c->err);
 				else if (k.num == 3) {
-					r = take_once(&md, &hm, &k,
+					r = pal_pb_take_once(&md, &hm, &k,
 					    "SavedUserObject.metadata", c->err);
 					moff = k.val_off;
 				}
@@ -1384,7 +1344,7 @@ meta_scan(struct tf_ctx *c, const struct pal_pb_msg *m,
 		return r;
 	again = mm;
 	while ((r = pal_pb_next(&mm, &g, c->err)) == 1) {
-		if ((r = known(meta_fields, &g, c->err)) != 0)
+		if ((r = pal_pb_known(meta_fields, &g, c->err)) != 0)
 			return r;
 		if (g.num == 3) {
 			if (hs++)
@@ -1427,7 +1387,7 @@ savedmodel_scan(struct tf_ctx *c)
 
 	pal_pb_init(&m, c->it->data, c->it->len, 0, 0);
 	while ((r = pal_pb_next(&m, &f, c->err)) == 1) {
-		if ((r = known(savedmodel_fields, &f, c->err)) != 0)
+		if ((r = pal_pb_known(savedmodel_fields, &f, c->err)) != 0)
 			return r;
 		if (f.num != 2)
 			continue;
@@ -1461,21 +1421,21 @@ keras_metadata_scan(struct tf_ctx *c)
 		int hi = 0, hm = 0;
 		size_t moff = f.off;
 
-		if ((r = known(keras_meta_fields, &f, c->err)) != 0)
+		if ((r = pal_pb_known(keras_meta_fields, &f, c->err)) != 0)
 			return r;
 		if (f.num != 1)
 			continue;
 		if ((r = pal_pb_enter(&m, &f, &nm, c->err)) != 0)
 			return r;
 		while ((r = pal_pb_next(&nm, &g, c->err)) == 1) {
-			if ((r = known(keras_node_fields, &g, c->err)) != 0)
+			if ((r = pal_pb_known(keras_node_fields, &g, c->err)) != 0)
 				return r;
 			if (g.num == 4)
-				r = take_once(&id, &hi, &g,
+				r = pal_pb_take_once(&id, &hi, &g,
 				    "SavedMetadata.SavedObject.identifier",
 				    c->err);
 			else if (g.num == 5) {
-				r = take_once(&md, &hm, &g,
+				r = pal_pb_take_once(&md, &hm, &g,
 				    "SavedMetadata.SavedObject.metadata",
 				    c->err);
 				moff = g.val_off;

@@ -1165,22 +1165,11 @@ str_of(const struct pal_buf *b)
 }
 
 static int
-str_cmp(struct pal_pb_str a, struct pal_pb_str b)
-{
-	size_t n = a.n < b.n ? a.n : b.n;
-	int r = n ? memcmp(a.p, b.p, n) : 0;
-
-	if (r != 0)
-		return r;
-	return a.n < b.n ? -1 : a.n > b.n;
-}
-
-static int
 fn_cmp(const void *x, const void *y)
 {
 	const struct tx_fn *a = x, *b = y;
 
-	return str_cmp(a->name, b->name);
+	return pal_pb_str_cmp(a->name, b->name);
 }
 
 /* Index of the library function called name, or -1. */
@@ -1191,7 +1180,7 @@ fn_index(const struct tx_ctx *c, struct pal_pb_str name)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = str_cmp(c->fns[mid].name, name);
+		int r = pal_pb_str_cmp(c->fns[mid].name, name);
 
 		if (r == 0)
 			return (long)mid;
