@@ -382,15 +382,18 @@ hints_for(const struct zip *z, const struct zip_rec *r)
 static int
 scan_body(struct zip *z, const struct zip_rec *r, const struct body *b)
 {
+	enum pal_format fmt;
 	char *name;
 	int rc;
 
-	/* Text is not a model format: nothing to hand to a scanner. */
-	if (b->len == 0 || pal_detect(b->p, b->len) == PAL_FMT_TEXT)
+	/* Text is not a model format: nothing to hand to a scanner.  The
+	 * format found here is passed on rather than detected again. */
+	if (b->len == 0 || (fmt = pal_detect(b->p, b->len)) == PAL_FMT_TEXT)
 		return 0;
 	if ((name = child_name(r)) == NULL)
 		return PAL_ERR_NOMEM;
-	rc = pal_scan_child(z->s, z->it, name, b->p, b->len, hints_for(z, r));
+	rc = pal_scan_child_as(z->s, z->it, name, b->p, b->len,
+	    hints_for(z, r), fmt);
 	free(name);
 	return rc;
 }
