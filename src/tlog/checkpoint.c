@@ -1,0 +1,143 @@
+/*
+ * checkpoint.c - the text of a transparency log checkpoint
+ * (c2sp.org/tlog-checkpoint): origin, tree size, root hash, extensions.
+ *
+ * Call only on the text of a note whose signature verified; the parse is
+ * strict anyway, since a size or root that could be read two ways would
+ * let two trees share one signature.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "palisade/cursor.h"
+#include "palisade/encoding.h"
+#include "palisade/note.h"
+
+/* Decimal without sign or leading zeros (except "0"), at most 2^64 - 1. */
+static int
+parse_size(const uint8_t *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		uint64_t d = (uint64_t)(p[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_root(const uint8_t *p, size_t n, uint8_t root[PAL_MERKLE_HASH_LEN],
+	   struct pal_err *err)
+{
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int rc = pal_base64_decode((const char *)p, n, &raw, &raw_len, err);
+
+	if (rc < 0)
+		return pal_err_wrap(err, rc, "checkpoint root hash");
+	if (raw_len != PAL_MERKLE_HASH_LEN) {
+		free(raw);
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint root hash has %zu bytes, "
+				   "not 32", raw_len);
+	}
+	memcpy(root, raw, PAL_MERKLE_HASH_LEN);
+	free(raw);
+	return 0;
+}
+
+static int
+add_ext(struct pal_checkpoint *c, const uint8_t *p, size_t n,
+	struct pal_err *err)
+{
+	if (n == 0)
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint: empty extension line");
+	if (c->n_ext == PAL_CHECKPOINT_MAX_EXT)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "checkpoint: more than %d extension lines",
+				   PAL_CHECKPOINT_MAX_EXT);
+	if (c->ext == NULL &&
+	    (c->ext = calloc(PAL_CHECKPOINT_MAX_EXT, sizeof(char *))) == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	if ((c->ext[c->n_ext] = strndup((const char *)p, n)) == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	c->n_ext++;
+	return 0;
+}
+
+static int
+parse_lines(struct pal_cur *cur, struct pal_checkpoint *c,
+	    struct pal_err *err)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (pal_cur_line(cur, PAL_NOTE_MAX_LEN, &p, &n) < 0 || n == 0)
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint: no origin line");
+	if (memchr(p, '\0', n) != NULL ||
+	    (c->origin = strndup((const char *)p, n)) == NULL)
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint: bad origin line");
+	if (pal_cur_line(cur, PAL_NOTE_MAX_LEN, &p, &n) < 0 ||
+	    parse_size(p, n, &c->size) < 0)
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint: tree size is not a canonical "
+				   "decimal number");
+	if (pal_cur_line(cur, PAL_NOTE_MAX_LEN, &p, &n) < 0)
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "checkpoint: no root hash line");
+	int rc = parse_root(p, n, c->root, err);
+	while (rc == 0 && pal_cur_left(cur) > 0) {
+		if (pal_cur_line(cur, PAL_NOTE_MAX_LEN, &p, &n) < 0)
+			return pal_err_set(err, PAL_ERR_FORMAT,
+					   "checkpoint: text does not end "
+					   "in a newline");
+		rc = add_ext(c, p, n, err);
+	}
+	return rc;
+}
+
+int
+pal_checkpoint_parse(const uint8_t *text, size_t len,
+		     struct pal_checkpoint **out, struct pal_err *err)
+{
+	struct pal_cur cur;
+
+	*out = NULL;
+	if (len > PAL_NOTE_MAX_LEN)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "checkpoint of %zu bytes", len);
+	struct pal_checkpoint *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	pal_cur_init(&cur, text, len);
+	int rc = parse_lines(&cur, c, err);
+	if (rc < 0) {
+		pal_checkpoint_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+pal_checkpoint_free(struct pal_checkpoint *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n_ext; i++)
+		free(c->ext[i]);
+	free(c->ext);
+	free(c->origin);
+	free(c);
+}
