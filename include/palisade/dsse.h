@@ -22,9 +22,26 @@
 int pal_dsse_pae(const char *type, const uint8_t *payload, size_t len,
 		 struct pal_buf *out);
 
+/*
+ * The encoding model_signing 0.2.0 signed by mistake: "DSSEV1", then the
+ * payload as Python's repr() of a bytes object.  Verifiers of that
+ * library's key and certificate bundles accept it as a fallback.
+ */
+int pal_dsse_pae_v020(const char *type, const uint8_t *payload, size_t len,
+		      struct pal_buf *out);
+
 /* Verifies sig (DER ECDSA) over PAE(type, payload) with key. */
 int pal_dsse_verify(EVP_PKEY *key, const char *type, const uint8_t *payload,
 		    size_t len, const uint8_t *sig, size_t sig_len,
 		    struct pal_err *err);
+
+/*
+ * As pal_dsse_verify, trying the 0.2.0 encoding (hashed with SHA-256 on
+ * every curve, as that release did) when PAE fails.
+ */
+int pal_dsse_verify_compat(EVP_PKEY *key, const char *type,
+			   const uint8_t *payload, size_t len,
+			   const uint8_t *sig, size_t sig_len,
+			   struct pal_err *err);
 
 #endif

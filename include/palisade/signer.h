@@ -57,6 +57,11 @@ const EVP_MD *pal_signer_md(const EVP_PKEY *key);
 int pal_sig_verify(EVP_PKEY *key, const uint8_t *msg, size_t len,
 		   const uint8_t *sig, size_t sig_len, struct pal_err *err);
 
+/* As pal_sig_verify with an explicit hash (for old formats only). */
+int pal_sig_verify_md(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg,
+		      size_t len, const uint8_t *sig, size_t sig_len,
+		      struct pal_err *err);
+
 /* Loads a PEM public key (SubjectPublicKeyInfo) from a file. */
 int pal_pubkey_load(const char *path, EVP_PKEY **out, struct pal_err *err);
 

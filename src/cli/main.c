@@ -18,6 +18,9 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "scan", cmd_scan, "scan model files for malicious code" },
+	{ "hash", cmd_hash, "print the signing manifest of a model" },
+	{ "sign", cmd_sign, "sign a model (OpenSSF model signing)" },
+	{ "verify", cmd_verify, "verify a model against its signature" },
 };
 
 static void

@@ -176,8 +176,16 @@ int
 pal_sig_verify(EVP_PKEY *key, const uint8_t *msg, size_t len,
 	       const uint8_t *sig, size_t sig_len, struct pal_err *err)
 {
-	const EVP_MD *mdt = pal_signer_md(key);
-	if (mdt == NULL)
+	return pal_sig_verify_md(key, pal_signer_md(key), msg, len, sig,
+				 sig_len, err);
+}
+
+int
+pal_sig_verify_md(EVP_PKEY *key, const EVP_MD *mdt, const uint8_t *msg,
+		  size_t len, const uint8_t *sig, size_t sig_len,
+		  struct pal_err *err)
+{
+	if (mdt == NULL || pal_signer_md(key) == NULL)
 		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
 				   "verification key is not ECDSA P-256, "
 				   "P-384 or P-521");

@@ -107,7 +107,7 @@ pal_x509_load_file(const char *path, STACK_OF(X509) **out,
 		X509 *x = NULL;
 		rc = pal_x509_from_der(data, n, &x, err);
 		if (rc < 0)
-			pal_err_wrap(err, rc, "%s", path);
+			pal_err_wrap(err, rc, "%s: ", path);
 		else if (!sk_X509_push(st, x)) {
 			X509_free(x);
 			rc = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");

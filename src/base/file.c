@@ -1,0 +1,75 @@
+/*
+ * file.c - atomic file replacement.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "palisade/file.h"
+
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+int
+pal_file_write_atomic(const char *path, const void *data, size_t len,
+		      unsigned mode, struct pal_err *err)
+{
+	char *tmp = NULL;
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				     strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	int rc = 0;
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				 strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				 strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				 strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	else
+		sync_dir(path);
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * manifest_int.h - private interface between the manifest's walk, its
+ * hashing engine and its bookkeeping.
+ */
+#ifndef PALISADE_MANIFEST_INT_H
+#define PALISADE_MANIFEST_INT_H
+
+#include <sys/types.h>
+
+#include "palisade/manifest.h"
+
+#define MF_MAX_FILES 1000000
+#define MF_MAX_DEPTH 64
+
+struct mf_file {
+	char *rel;		/* relative name; "." for a single-file model */
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+};
+
+struct mf_list {
+	struct mf_file *v;
+	size_t n, cap;
+};
+
+struct mf_walk {
+	int rootfd;		/* the model directory, or -1 */
+	const char *path;	/* as given, for messages */
+	int allow_symlinks;
+	char *const *ignore;	/* relative paths, matched with subtrees */
+	size_t n_ignore;
+	dev_t sig_dev;		/* the signature file, never listed */
+	ino_t sig_ino;
+	int have_sig;
+};
+
+/* Lists every regular file under w->rootfd not ignored, sorted by name. */
+int mf_walk_dir(const struct mf_walk *w, struct mf_list *out,
+		struct pal_err *err);
+
+/* Opens a listed file for reading with the walk's symlink policy. */
+int mf_open(const struct mf_walk *w, const struct mf_file *f,
+	    struct pal_err *err);
+
+void mf_list_free(struct mf_list *l);
+
+/*
+ * Hashes every file (whole, or in shards of shard_size) into m->res, using
+ * threads workers.  path is the single file's path when w->rootfd < 0.
+ */
+int mf_hash(const struct mf_walk *w, const char *single_path,
+	    const struct mf_list *files, int threads, struct pal_manifest *m,
+	    struct pal_err *err);
+
+#endif
