@@ -220,7 +220,8 @@ mf_walk_dir(const struct mf_walk *w, struct mf_list *out, struct pal_err *err)
 		mf_list_free(out);
 		return rc;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), cmp_file);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_file);
 	return 0;
 }
 
