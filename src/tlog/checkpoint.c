@@ -42,7 +42,7 @@ parse_root(const uint8_t *p, size_t n, uint8_t root[PAL_MERKLE_HASH_LEN],
 	int rc = pal_base64_decode((const char *)p, n, &raw, &raw_len, err);
 
 	if (rc < 0)
-		return pal_err_wrap(err, rc, "checkpoint root hash");
+		return pal_err_wrap(err, rc, "checkpoint root hash: ");
 	if (raw_len != PAL_MERKLE_HASH_LEN) {
 		free(raw);
 		return pal_err_set(err, PAL_ERR_FORMAT,

@@ -136,7 +136,7 @@ parse_sig_line(const uint8_t *line, size_t n, struct pal_note_sig *s,
 	rc = pal_base64_decode((const char *)line + c.off, left, &raw,
 			       &raw_len, err);
 	if (rc < 0)
-		return pal_err_wrap(err, rc, "signed note: signature of '%.*s'",
+		return pal_err_wrap(err, rc, "signed note: signature of '%.*s': ",
 				    (int)name_len, (const char *)p);
 	if (raw_len < 5) {
 		free(raw);

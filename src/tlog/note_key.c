@@ -216,14 +216,14 @@ pal_note_verifier_parse(const char *vkey, size_t len,
 	int rc = pal_base64_decode(vkey + p2 + 1, len - p2 - 1, &raw,
 				   &raw_len, err);
 	if (rc < 0)
-		return pal_err_wrap(err, rc, "vkey '%s'", name);
+		return pal_err_wrap(err, rc, "vkey '%s': ", name);
 	rc = vkey_key(raw, raw_len, &key, err);
 	free(raw);
 	if (rc == 0)
 		rc = pal_note_verifier_from_key(name, key, &v, err);
 	EVP_PKEY_free(key);
 	if (rc < 0)
-		return pal_err_wrap(err, rc, "vkey '%s'", name);
+		return pal_err_wrap(err, rc, "vkey '%s': ", name);
 	if (v->key_id != id) {
 		pal_note_verifier_free(v);
 		return pal_err_set(err, PAL_ERR_FORMAT,

@@ -248,8 +248,8 @@ checkpoints_parse_strictly(void **state)
 		"TszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n";
 	static const char *const bad[] = {
 		"origin\n0123\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n",
-		"origin\n18446744073709551616\nTszzRgjTG6xce+z2AG31kAXYKBgQVtC"
-		"SCE40HmuwBb0=\n",
+		("origin\n18446744073709551616\nTszzRgjTG6xce+z2AG31kAXYKBgQVtC"
+		 "SCE40HmuwBb0=\n"),
 		"origin\n-1\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n",
 		"origin\n1\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0\n",
 		"origin\n1\nAAAA\n",
