@@ -139,11 +139,11 @@ print_text(const struct pal_verify_opts *v, const struct pal_verify_report *r,
 	   int rc, const struct pal_err *err)
 {
 	if (rc == 0) {
-		printf("verified %s: %zu resource%s match the %s signature "
-		       "of %s%s\n", v->model, r->got->n_res,
-		       r->got->n_res == 1 ? "" : "s",
-		       pal_oms_method_name(r->method), r->signer,
-		       r->v01 ? " (deprecated v0.1 format)" : "");
+		printf("verified %s: %zu resource%s as signed by %s "
+		       "(%s bundle%s)\n", v->model, r->got->n_res,
+		       r->got->n_res == 1 ? "" : "s", r->signer,
+		       pal_oms_method_name(r->method),
+		       r->v01 ? ", deprecated v0.1 format" : "");
 		return;
 	}
 	printf("FAILED %s: %s\n", v->model, err->msg);
