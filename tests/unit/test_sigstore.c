@@ -516,6 +516,26 @@ drop_ctlogs(json_t *j)
 	json_array_clear(json_object_get(j, "ctlogs"));
 }
 
+/* The 2022 CT log's ID with another key: its SCT cannot verify. */
+static void
+wrong_ctlog_key(json_t *j)
+{
+	json_t *logs = json_object_get(j, "ctlogs");
+	json_t *old = json_object_get(json_object_get(json_array_get(logs, 0),
+		"publicKey"), "rawBytes");
+	json_object_set(json_object_get(json_array_get(logs, 1), "publicKey"),
+			"rawBytes", old);
+}
+
+static void
+end_ctlog_window(json_t *j)
+{
+	json_t *pk = json_object_get(json_array_get(json_object_get(j,
+		"ctlogs"), 1), "publicKey");
+	json_object_set_new(json_object_get(pk, "validFor"), "end",
+			    json_string("2025-01-01T00:00:00Z"));
+}
+
 static void
 drop_tsas(json_t *j)
 {
@@ -538,6 +558,10 @@ trusted_root_decides(void **state)
 		{ drop_rekor, "is not a Rekor log of the trusted root" },
 		{ start_rekor_late, "not valid at the integrated time" },
 		{ drop_ctlogs, "SCT: none from a CT log" },
+		{ wrong_ctlog_key, "SCT: the signature of CT log "
+		  "ctfe.sigstore.dev does not verify" },
+		{ end_ctlog_window, "SCT: the key of CT log ctfe.sigstore.dev "
+		  "is not valid at the SCT's time" },
 		{ drop_tsas, "RFC 3161 timestamp: no TSA" },
 	};
 	struct fix *f = *state;
