@@ -8,6 +8,7 @@
  * the path before any hash is read, so no input can make the walk read a
  * hash that is not there.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
