@@ -37,6 +37,11 @@
  * message.  Without a PIN, a token that needs a login is refused, unless
  * it has a protected authentication path (a PIN pad).  Keys marked
  * CKA_ALWAYS_AUTHENTICATE are refused because the PIN is not kept.
+ * PKCS#11 logs in a process, not a session: while one signer on a token
+ * is open, the token answers a second login with
+ * CKR_USER_ALREADY_LOGGED_IN, which is taken as success without the
+ * second PIN being checked (checking it would mean logging the first
+ * signer out).
  *
  * Errors: PAL_ERR_INVALID for a URI that names no such module, token or
  * key or for a PIN the token rejects ("PIN incorrect"); PAL_ERR_SYSTEM for
