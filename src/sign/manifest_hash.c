@@ -78,7 +78,7 @@ open_item(struct job *j, const struct mf_file *f, struct stat *st,
 	int fd;
 	if (j->w->rootfd < 0) {
 		fd = open(j->single_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-			  (j->w->allow_symlinks ? 0 : O_NOFOLLOW));
+			  O_NONBLOCK | (j->w->allow_symlinks ? 0 : O_NOFOLLOW));
 		if (fd < 0)
 			return pal_err_set(err, PAL_ERR_IO, "%s: %s",
 					   j->single_path, strerror(errno));
@@ -207,7 +207,7 @@ plan(const struct mf_list *files, struct pal_manifest *m, struct item **out,
 			return pal_err_set(err, PAL_ERR_LIMIT,
 					   "more than %d shards", MF_MAX_FILES);
 		else
-			n += (size_t)((sz + step - 1) / step);
+			n += (size_t)(sz / step + (sz % step != 0));
 	}
 	struct item *items = calloc(n ? n : 1, sizeof(*items));
 	m->res = calloc(n ? n : 1, sizeof(*m->res));

@@ -229,15 +229,16 @@ int
 mf_open(const struct mf_walk *w, const struct mf_file *f, struct pal_err *err)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		/* O_NONBLOCK: a FIFO behind a link must not hang the walk. */
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
 			(w->allow_symlinks ? 0 : RESOLVE_NO_SYMLINKS),
 	};
 	int fd = (int)syscall(SYS_openat2, w->rootfd, f->rel, &how,
 			      sizeof(how));
 	if (fd < 0 && errno == ENOSYS && !w->allow_symlinks)
-		fd = openat(w->rootfd, f->rel,
-			    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+		fd = openat(w->rootfd, f->rel, O_RDONLY | O_CLOEXEC |
+			    O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 	else if (fd < 0 && errno == ENOSYS)
 		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
 				   "%s: following symlinks safely needs "
