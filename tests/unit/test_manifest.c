@@ -144,7 +144,7 @@ directory_tree_sorted_in_byte_order(void **state)
 	pal_manifest_free(m);
 
 	/* The model's name does not depend on a trailing slash or "/.". */
-	assert_true(asprintf(&slash, "%s/", dir) > 0);
+	slash = oms_path(dir, "");
 	m = compute(slash, &o);
 	assert_string_equal(m->model_name, strrchr(dir, '/') + 1);
 	pal_manifest_free(m);
@@ -482,12 +482,10 @@ link_to_fifo_child(const char *model)
 }
 
 /*
- * KNOWN BUG (manifest_walk.c, follow_link -> mf_open): an allowed symlink
- * to a FIFO inside the model is opened O_RDONLY without O_NONBLOCK, and
- * open(2) on a FIFO blocks until a writer comes: the walk hangs for ever.
- * Here the FIFO itself is ignored so that the walk reaches the link (in a
- * real tree it depends on readdir order); the same open is reached
- * without any ignore when readdir returns the link first.
+ * Regression: an allowed symlink to a FIFO inside the model was opened
+ * O_RDONLY without O_NONBLOCK, and open(2) on a FIFO waits for a writer,
+ * so the walk hung for ever.  Here the FIFO itself is ignored so that the
+ * walk reaches the link whatever the readdir order.
  */
 static void
 symlink_to_fifo_does_not_hang(void **state)
@@ -603,13 +601,11 @@ huge_shard_size_child(const char *dir)
 }
 
 /*
- * KNOWN BUG (manifest_hash.c, plan): the shard count (sz + step - 1) /
- * step wraps around when step > 2^64 - sz, so plan counts 0 shards for a
- * file, allocates n ? n : 1 items, and then writes one item per file:
- * with shard_size = UINT64_MAX and two non-empty files, a heap overflow
- * (ASan: heap-buffer-overflow WRITE in plan, manifest_hash.c:232).  The
- * CLI caps --shard-size at 2^62 and statements carry int64, so only the
- * library API reaches it.
+ * Regression: the shard count (sz + step - 1) / step wrapped around for
+ * step > 2^64 - sz, so one item was allocated and one per file written: a
+ * heap overflow with shard_size = UINT64_MAX and two non-empty files.
+ * The CLI caps --shard-size at 2^62 and statements carry int64, so only
+ * the library API could reach it.
  */
 static void
 huge_shard_size_is_safe(void **state)

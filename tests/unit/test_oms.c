@@ -406,7 +406,7 @@ statement_rejects_bad_resources(void **state)
 	reject(st, PAL_ERR_FORMAT, "'x/../../etc' is not a canonical");
 	/* 31 and 33 bytes of digest for sha256; 32 for blake2b. */
 	st = base_statement(0);
-	json_object_set_new(res(st, 0), "digest", json_string(HEX32A + 2));
+	json_object_set_new(res(st, 0), "digest", json_string(&HEX32A[2]));
 	fix_root(st);
 	reject(st, PAL_ERR_FORMAT, "resource 'a': digest of 31 bytes");
 	st = base_statement(0);
@@ -424,7 +424,7 @@ statement_rejects_bad_resources(void **state)
 		"g222222222222222222222222222222222222222222222222222222222222222"));
 	reject(st, PAL_ERR_FORMAT, "resource 'b/c' digest: not a hex digit");
 	st = base_statement(0);
-	json_object_set_new(res(st, 1), "digest", json_string(HEX32B + 1));
+	json_object_set_new(res(st, 1), "digest", json_string(&HEX32B[1]));
 	reject(st, PAL_ERR_FORMAT, "resource 'b/c' digest: hex string has odd");
 	st = base_statement(0);
 	json_object_set_new(res(st, 1), "digest", json_string(
@@ -528,14 +528,16 @@ statement_rejects_bad_subject(void **state)
 	reject(st, PAL_ERR_FORMAT, "subject[0].digest: 'sha256'");
 }
 
+#define DUP_TYPE "{\"_type\":\"https://in-toto.io/Statement/v1\"," \
+	"\"_type\":\"https://in-toto.io/Statement/v1\"}"
+
 static void
 statement_rejects_bad_json(void **state)
 {
 	static const char *const texts[] = {
 		"", "[]", "\"statement\"", "{", "{}x", "null",
 		/* A duplicate key, which a lenient reader would resolve. */
-		"{\"_type\":\"https://in-toto.io/Statement/v1\","
-		"\"_type\":\"https://in-toto.io/Statement/v1\"}",
+		DUP_TYPE,
 		/* A NUL escaped inside a string. */
 		"{\"_type\":\"https://in-toto.io/Statement/v1\\u0000\"}",
 	};
