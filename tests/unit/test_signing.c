@@ -660,6 +660,41 @@ tamper_payload_swapped(void **state)
 	model_free(&other);
 }
 
+static void
+add_config_key(json_t *doc, void *arg)
+{
+	(void)arg;
+	json_object_set_new(doc, "chat_template",
+			    json_string("{{ payload_from_attacker }}"));
+}
+
+/*
+ * KNOWN BUG (manifest_walk.c, visit: the signature is skipped by device
+ * and inode): a file in the model that is a hard link to the bundle is
+ * left out of the manifest under any name, so it is neither signed nor
+ * reported.  The bundle's unknown top-level keys are ignored by
+ * pal_bundle_parse, so whoever delivers model and bundle controls that
+ * file's JSON: here it becomes tokenizer_config.json with a chat
+ * template, and verification reports no difference.  The same holds for
+ * a symlink to an in-model signature when the statement allows symlinks.
+ */
+static void
+tamper_hard_link_to_the_bundle(void **state)
+{
+	struct signed_model *f = *state;
+	struct pal_verify_report r;
+	char *alias = oms_path(f->m.path, "tokenizer_config.json");
+
+	edit_bundle(f->m.sig, add_config_key, NULL);
+	verify_ok(&f->m, &f->t, PAL_OMS_KEY, "key ");
+	assert_int_equal(link(f->m.sig, alias), 0);
+	verify_fails(f->m.path, f->m.sig, &f->t, "present but not signed",
+		     &r);
+	expect_diff(&r, 0, PAL_DIFF_UNSIGNED, "tokenizer_config.json");
+	pal_verify_report_free(&r);
+	free(alias);
+}
+
 /* ---- certificates that must not be trusted ---- */
 
 struct pki {
@@ -793,6 +828,56 @@ cert_leaf_is_not_signed_by_root_key(void **state)
 	EVP_PKEY_free(key);
 	pki_free(&p);
 	model_free(&m);
+}
+
+/*
+ * KNOWN BUG (signer.c, pal_signer_md): the curve is judged by its size
+ * alone, so secp256k1, brainpoolP256r1 and brainpoolP384r1 keys pass as
+ * P-256 and P-384 (signer.h promises NIST curves only, and OMS verifiers
+ * elsewhere cannot check such signatures).  Checking the group name
+ * (prime256v1, secp384r1, secp521r1) would refuse them.
+ */
+static void
+only_nist_curves(void **state)
+{
+	static const char *const bad[] = {
+		"secp256k1", "brainpoolP256r1", "brainpoolP384r1",
+		"brainpoolP512r1", "secp224r1",
+	};
+	char *dir = oms_tmpdir("sg-curve");
+	char *pub = oms_path(dir, "pub.pem");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EVP_PKEY *k = EVP_EC_gen(bad[i]), *loaded = NULL;
+		struct pal_signer *s = NULL;
+		struct pal_err err = { 0 };
+		char *path = oms_path(dir, "key.pem");
+		FILE *f;
+
+		assert_non_null(k);
+		if (pal_signer_md(k) != NULL)
+			fail_msg("%s taken for a NIST curve", bad[i]);
+		f = fopen(pub, "wb");
+		assert_non_null(f);
+		assert_int_equal(PEM_write_PUBKEY(f, k), 1);
+		fclose(f);
+		assert_int_equal(pal_pubkey_load(pub, &loaded, &err),
+				 PAL_ERR_UNSUPPORTED);
+		f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0,
+						      NULL, NULL), 1);
+		fclose(f);
+		assert_int_equal(pal_signer_from_pem(path, &s, &err),
+				 PAL_ERR_UNSUPPORTED);
+		unlink(path);
+		free(path);
+		EVP_PKEY_free(k);
+	}
+	oms_rmtree(dir);
+	free(dir);
+	free(pub);
 }
 
 /* ---- the published model_signing bundles ---- */
@@ -1005,11 +1090,14 @@ main(void)
 						signed_setup, signed_teardown),
 		cmocka_unit_test_setup_teardown(tamper_payload_swapped,
 						signed_setup, signed_teardown),
+		cmocka_unit_test_setup_teardown(tamper_hard_link_to_the_bundle,
+						signed_setup, signed_teardown),
 		cmocka_unit_test(cert_expired),
 		cmocka_unit_test(cert_not_yet_valid),
 		cmocka_unit_test(cert_untrusted_ca),
 		cmocka_unit_test(cert_without_codesigning),
 		cmocka_unit_test(cert_leaf_is_not_signed_by_root_key),
+		cmocka_unit_test(only_nist_curves),
 		cmocka_unit_test(model_signing_bundles_verify),
 		cmocka_unit_test(model_signing_bundles_detect_tampering),
 		cmocka_unit_test(model_signing_bundle_with_wrong_trust),
