@@ -21,18 +21,19 @@
 const EVP_MD *
 pal_signer_md(const EVP_PKEY *key)
 {
-	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+	char group[64];
+	size_t len = 0;
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+	    EVP_PKEY_get_group_name(key, group, sizeof(group), &len) != 1)
 		return NULL;
-	switch (EVP_PKEY_get_bits(key)) {
-	case 256:
+	/* The NIST curves by name: brainpool and secp256k1 share sizes. */
+	if (strcmp(group, "prime256v1") == 0)
 		return EVP_sha256();
-	case 384:
+	if (strcmp(group, "secp384r1") == 0)
 		return EVP_sha384();
-	case 521:
+	if (strcmp(group, "secp521r1") == 0)
 		return EVP_sha512();
-	default:
-		return NULL;
-	}
+	return NULL;
 }
 
 static int

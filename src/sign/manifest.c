@@ -231,12 +231,12 @@ compute_files(const char *path, const struct pal_manifest_opts *o,
 		.rootfd = -1, .path = path, .allow_symlinks = o->allow_symlinks,
 		.ignore = m->ignore, .n_ignore = m->n_ignore,
 	};
+	/*
+	 * The bundle is left out by its path (an ignore path), never by its
+	 * inode: a hard link to it under another name is a file like any
+	 * other, signed or not.
+	 */
 	struct stat st;
-	if (o->signature != NULL && stat(o->signature, &st) == 0) {
-		w.sig_dev = st.st_dev;
-		w.sig_ino = st.st_ino;
-		w.have_sig = 1;
-	}
 	if (lstat(path, &st) != 0)
 		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 				   strerror(errno));

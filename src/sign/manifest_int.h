@@ -30,9 +30,6 @@ struct mf_walk {
 	int allow_symlinks;
 	char *const *ignore;	/* relative paths, matched with subtrees */
 	size_t n_ignore;
-	dev_t sig_dev;		/* the signature file, never listed */
-	ino_t sig_ino;
-	int have_sig;
 };
 
 /* Lists every regular file under w->rootfd not ignored, sorted by name. */

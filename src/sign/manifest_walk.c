@@ -141,11 +141,6 @@ visit(const struct mf_walk *w, int dfd, const char *dir, const char *name,
 	int rc = 0;
 	if (S_ISLNK(st.st_mode))
 		rc = follow_link(w, rel, &st, err);
-	if (rc == 0 && w->have_sig && st.st_dev == w->sig_dev &&
-	    st.st_ino == w->sig_ino) {
-		free(rel);
-		return 0;
-	}
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY |
 				 O_NOFOLLOW | O_CLOEXEC);

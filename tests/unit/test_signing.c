@@ -669,14 +669,10 @@ add_config_key(json_t *doc, void *arg)
 }
 
 /*
- * KNOWN BUG (manifest_walk.c, visit: the signature is skipped by device
- * and inode): a file in the model that is a hard link to the bundle is
- * left out of the manifest under any name, so it is neither signed nor
- * reported.  The bundle's unknown top-level keys are ignored by
- * pal_bundle_parse, so whoever delivers model and bundle controls that
- * file's JSON: here it becomes tokenizer_config.json with a chat
- * template, and verification reports no difference.  The same holds for
- * a symlink to an in-model signature when the statement allows symlinks.
+ * Regression: the bundle is left out of the manifest by its path only.  A
+ * hard link to it under another name (here tokenizer_config.json, with a
+ * chat template added to the bundle's ignored top-level keys) is a file
+ * like any other, and since it is not signed, verification fails.
  */
 static void
 tamper_hard_link_to_the_bundle(void **state)
@@ -831,11 +827,9 @@ cert_leaf_is_not_signed_by_root_key(void **state)
 }
 
 /*
- * KNOWN BUG (signer.c, pal_signer_md): the curve is judged by its size
- * alone, so secp256k1, brainpoolP256r1 and brainpoolP384r1 keys pass as
- * P-256 and P-384 (signer.h promises NIST curves only, and OMS verifiers
- * elsewhere cannot check such signatures).  Checking the group name
- * (prime256v1, secp384r1, secp521r1) would refuse them.
+ * Regression: keys are judged by their curve's name, not its size, so
+ * secp256k1, brainpoolP256r1 and brainpoolP384r1 keys are refused
+ * (OMS uses the NIST curves only).
  */
 static void
 only_nist_curves(void **state)
