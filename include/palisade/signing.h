@@ -21,6 +21,7 @@
 #include "palisade/signer.h"
 
 struct pal_sigstore_root;
+struct pal_trust_rule;
 
 /*
  * Hashes the model and signs its statement.  With chain (leaf first, the
@@ -42,6 +43,12 @@ struct pal_verify_opts {
 	const struct pal_sigstore_root *trusted_root;	/* sigstore */
 	const char *identity;
 	const char *issuer;
+	/*
+	 * A trust policy's rule for the model's source: when set, the bundle
+	 * must verify with one of the signers it allows, and key, roots and
+	 * trusted_root above are not used.
+	 */
+	const struct pal_trust_rule *rule;
 	const char *const *ignore;	/* more paths to leave out */
 	size_t n_ignore;
 	int threads;

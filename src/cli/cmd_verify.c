@@ -16,15 +16,13 @@
 #include "model_opts.h"
 #include "palisade/encoding.h"
 #include "palisade/signing.h"
+#include "palisade/trust_policy.h"
 #include "palisade/x509.h"
-#if __has_include("palisade/sigstore.h")
 #include "palisade/sigstore.h"
-#define HAVE_SIGSTORE 1
-#endif
 
 enum {
 	OPT_SIG = 0x200, OPT_KEY, OPT_CA, OPT_INTER, OPT_ROOT, OPT_IDENTITY,
-	OPT_ISSUER,
+	OPT_ISSUER, OPT_POLICY, OPT_SOURCE,
 };
 
 static void
@@ -38,7 +36,11 @@ usage(FILE *fp)
 		"  --ca ROOT [--intermediate C]... CA certificates (PEM)\n"
 		"  --trusted-root FILE --identity ID --issuer URL\n"
 		"                                  Sigstore keyless, verified "
-		"offline\n\n"
+		"offline\n"
+		"  --policy FILE [--source NAME]   the signers a trust policy "
+		"allows for the\n"
+		"                                  model's source (default: "
+		"PATH as given)\n\n"
 		"  --signature FILE    the bundle (default model.sig)\n"
 		"  --ignore-path P     leave P out besides the bundle's ignore "
 		"paths\n"
@@ -47,7 +49,8 @@ usage(FILE *fp)
 }
 
 struct trust {
-	const char *key, *ca, *root, *identity, *issuer;
+	const char *key, *ca, *root, *identity, *issuer, *policy, *source;
+	struct pal_trust_policy *loaded;
 	const char *inter[16];
 	int n_inter;
 };
@@ -71,14 +74,29 @@ load_stack(const char *const *paths, int n, STACK_OF(X509) **out,
 }
 
 static int
-load_trust(const struct trust *t, struct pal_verify_opts *v,
-	   struct pal_err *err)
+load_policy(struct trust *t, struct pal_verify_opts *v, struct pal_err *err)
 {
-	int n = (t->key != NULL) + (t->ca != NULL) + (t->root != NULL);
+	int rc = pal_trust_policy_load(t->policy, &t->loaded, err);
+	if (rc == 0)
+		rc = pal_trust_policy_select(t->loaded, t->source ? t->source :
+					     v->model, &v->rule, err);
+	return rc;
+}
+
+static int
+load_trust(struct trust *t, struct pal_verify_opts *v, struct pal_err *err)
+{
+	int n = (t->key != NULL) + (t->ca != NULL) + (t->root != NULL) +
+		(t->policy != NULL);
 	if (n != 1)
 		return pal_err_set(err, PAL_ERR_INVALID,
 				   "give exactly one of --key, --ca, "
-				   "--trusted-root");
+				   "--trusted-root, --policy");
+	if (t->source != NULL && t->policy == NULL)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "--source needs --policy");
+	if (t->policy != NULL)
+		return load_policy(t, v, err);
 	if (t->key != NULL)
 		return pal_pubkey_load(t->key, &v->key, err);
 	if (t->ca != NULL) {
@@ -94,28 +112,24 @@ load_trust(const struct trust *t, struct pal_verify_opts *v,
 				   "--issuer");
 	v->identity = t->identity;
 	v->issuer = t->issuer;
-#ifdef HAVE_SIGSTORE
 	struct pal_sigstore_root *r = NULL;
 	int rc = pal_sigstore_root_load(t->root, &r, err);
 	v->trusted_root = r;
 	return rc;
-#else
-	return pal_err_set(err, PAL_ERR_UNSUPPORTED, "sigstore not built");
-#endif
 }
 
 static void
-free_trust(struct pal_verify_opts *v)
+free_trust(struct trust *t, struct pal_verify_opts *v)
 {
+	pal_trust_policy_free(t->loaded);
 	EVP_PKEY_free(v->key);
 	if (v->roots != NULL)
 		sk_X509_pop_free(v->roots, X509_free);
 	if (v->intermediates != NULL)
 		sk_X509_pop_free(v->intermediates, X509_free);
-#ifdef HAVE_SIGSTORE
-	pal_sigstore_root_free((struct pal_sigstore_root *)(uintptr_t)
-			       v->trusted_root);
-#endif
+	if (t->policy == NULL)	/* else the policy's */
+		pal_sigstore_root_free((struct pal_sigstore_root *)
+				       (uintptr_t)v->trusted_root);
 }
 
 static const char *
@@ -215,6 +229,8 @@ parse_args(int argc, char **argv, struct model_opts *o, struct trust *t,
 		{ "trusted-root", required_argument, NULL, OPT_ROOT },
 		{ "identity", required_argument, NULL, OPT_IDENTITY },
 		{ "issuer", required_argument, NULL, OPT_ISSUER },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -230,6 +246,8 @@ parse_args(int argc, char **argv, struct model_opts *o, struct trust *t,
 		case OPT_ROOT: t->root = optarg; continue;
 		case OPT_IDENTITY: t->identity = optarg; continue;
 		case OPT_ISSUER: t->issuer = optarg; continue;
+		case OPT_POLICY: t->policy = optarg; continue;
+		case OPT_SOURCE: t->source = optarg; continue;
 		case OPT_INTER:
 			if (t->n_inter == 16) {
 				fprintf(stderr, "palisade verify: more than "
@@ -277,10 +295,15 @@ cmd_verify(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
 	struct pal_err err = { 0 };
-	if (load_trust(&t, &v, &err) < 0) {
-		fprintf(stderr, "palisade verify: %s\n", err.msg);
-		free_trust(&v);
-		return CLI_ERROR;
+	rc = load_trust(&t, &v, &err);
+	if (rc < 0) {
+		/* No rule, or a rule allowing nothing, is a refusal. */
+		if (rc == PAL_ERR_VERIFY)
+			printf("FAILED %s: %s\n", v.model, err.msg);
+		else
+			fprintf(stderr, "palisade verify: %s\n", err.msg);
+		free_trust(&t, &v);
+		return rc == PAL_ERR_VERIFY ? CLI_FINDING : CLI_ERROR;
 	}
 	struct pal_verify_report r;
 	rc = pal_oms_verify(&v, &r, &err);
@@ -291,6 +314,6 @@ cmd_verify(int argc, char **argv)
 	else
 		print_text(&v, &r, rc, &err);
 	pal_verify_report_free(&r);
-	free_trust(&v);
+	free_trust(&t, &v);
 	return exit_code(rc);
 }

@@ -10,11 +10,9 @@
 
 #include "palisade/dsse.h"
 #include "palisade/encoding.h"
-#if __has_include("palisade/sigstore.h")
 #include "palisade/sigstore.h"
-#define HAVE_SIGSTORE 1
-#endif
 #include "palisade/signing.h"
+#include "palisade/trust_policy.h"
 #include "palisade/x509.h"
 
 void
@@ -94,11 +92,6 @@ verify_sigstore(const struct pal_verify_opts *o, const struct pal_bundle *b,
 				   "the bundle is a Sigstore keyless "
 				   "signature: verify with --trusted-root, "
 				   "--identity and --issuer");
-#ifndef HAVE_SIGSTORE
-	(void)r;
-	(void)b;
-	return pal_err_set(err, PAL_ERR_UNSUPPORTED, "sigstore not built");
-#else
 	struct pal_sigstore_want want = {
 		.identity = o->identity, .issuer = o->issuer,
 	};
@@ -113,7 +106,85 @@ verify_sigstore(const struct pal_verify_opts *o, const struct pal_bundle *b,
 			 "%.200s (issuer %.200s), Rekor entry %llu", res.identity,
 			 res.issuer, (unsigned long long)res.log_index);
 	return rc;
-#endif
+}
+
+static int
+verify_method(const struct pal_verify_opts *o, const struct pal_bundle *b,
+	      struct pal_verify_report *r, struct pal_err *err)
+{
+	switch (b->method) {
+	case PAL_OMS_KEY:
+		return verify_key(o, b, r, err);
+	case PAL_OMS_CERTIFICATE:
+		return verify_certificate(o, b, r, err);
+	case PAL_OMS_SIGSTORE:
+		return verify_sigstore(o, b, r, err);
+	}
+	return pal_err_set(err, PAL_ERR_FORMAT, "unknown signing method");
+}
+
+/* How many signers of the bundle's method the rule allows. */
+static size_t
+rule_signers(const struct pal_trust_rule *rule, enum pal_oms_method m)
+{
+	return m == PAL_OMS_KEY ? rule->n_keys :
+		m == PAL_OMS_CERTIFICATE ? rule->n_cas :
+		rule->trusted_root != NULL ? rule->n_ids : 0;
+}
+
+/* The i-th signer the rule allows for the bundle's method, as options. */
+static void
+rule_signer(const struct pal_trust_rule *rule, enum pal_oms_method m,
+	    size_t i, struct pal_verify_opts *v)
+{
+	v->key = NULL;
+	v->roots = v->intermediates = NULL;
+	v->trusted_root = NULL;
+	v->identity = v->issuer = NULL;
+	if (m == PAL_OMS_KEY) {
+		v->key = rule->keys[i];
+	} else if (m == PAL_OMS_CERTIFICATE) {
+		v->roots = rule->cas[i].roots;
+		v->intermediates = rule->cas[i].intermediates;
+	} else {
+		v->trusted_root = rule->trusted_root;
+		v->identity = rule->ids[i].identity;
+		v->issuer = rule->ids[i].issuer;
+	}
+}
+
+/*
+ * The bundle must verify with one of the signers the rule allows; the
+ * failure names the rule and, when there was one signer, why it failed.
+ */
+static int
+verify_by_rule(const struct pal_verify_opts *o, const struct pal_bundle *b,
+	       struct pal_verify_report *r, struct pal_err *err)
+{
+	const struct pal_trust_rule *rule = o->rule;
+	size_t n = rule_signers(rule, b->method);
+	if (n == 0)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "trust policy rule '%s' (line %zu) allows "
+				   "no %s signer", rule->match, rule->line,
+				   pal_oms_method_name(b->method));
+	struct pal_err last = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		struct pal_verify_opts v = *o;
+		rule_signer(rule, b->method, i, &v);
+		v.rule = NULL;
+		int rc = verify_method(&v, b, r, &last);
+		if (rc == 0)
+			return 0;
+		if (rc != PAL_ERR_VERIFY)
+			return pal_err_set(err, rc, "%s", last.msg);
+	}
+	return pal_err_set(err, PAL_ERR_VERIFY,
+			   "no %s signer allowed by trust policy rule '%s' "
+			   "(line %zu) signed this bundle%s%s",
+			   pal_oms_method_name(b->method), rule->match,
+			   rule->line, n == 1 ? ": " : "",
+			   n == 1 ? last.msg : "");
 }
 
 static int
@@ -124,15 +195,9 @@ verify_signature(const struct pal_verify_opts *o, const struct pal_bundle *b,
 		return pal_err_set(err, PAL_ERR_FORMAT,
 				   "DSSE payloadType '%s' is not %s",
 				   b->payload_type, PAL_DSSE_INTOTO_TYPE);
-	switch (b->method) {
-	case PAL_OMS_KEY:
-		return verify_key(o, b, r, err);
-	case PAL_OMS_CERTIFICATE:
-		return verify_certificate(o, b, r, err);
-	case PAL_OMS_SIGSTORE:
-		return verify_sigstore(o, b, r, err);
-	}
-	return pal_err_set(err, PAL_ERR_FORMAT, "unknown signing method");
+	if (o->rule != NULL)
+		return verify_by_rule(o, b, r, err);
+	return verify_method(o, b, r, err);
 }
 
 /*

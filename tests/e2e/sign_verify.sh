@@ -233,6 +233,57 @@ expect_exit 2 "sign: a relative symlink leaving the model is refused" -- \
 	--allow-symlinks
 rm "$M/escape"
 
+# --- trust policy ---------------------------------------------------------------
+cat > "$PKI/policy.yaml" <<YAML
+version: 1
+sources:
+  - match: "acme/*"
+    keys: [leaf.pub, leaf384.pub]
+    cas:
+      - root: root.pem
+  - match: "ibm/*"
+    sigstore:
+      trusted_root: $ROOT
+      identities:
+        - identity: stefanb@us.ibm.com
+          issuer: https://sigstore.verify.ibm.com/oauth2
+  - match: "frozen/*"
+YAML
+"$PALISADE" sign "$M" -o "$TMP/p.sig" --key "$PKI/leaf384.key" >/dev/null
+expect_exit 0 "policy: a key the rule allows" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/p.sig" --policy "$PKI/policy.yaml" --source acme/model
+expect_exit 1 "policy: a source no rule matches" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/p.sig" --policy "$PKI/policy.yaml" --source evil/model
+expect_grep "evil/model" "$TMP/out" "the unmatched source is named"
+expect_exit 1 "policy: a rule that allows nothing" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/p.sig" --policy "$PKI/policy.yaml" --source frozen/m
+expect_exit 1 "policy: a key the rule does not allow" -- "$PALISADE" verify \
+	"$M" --signature "$TMP/p.sig" --policy "$PKI/policy.yaml" \
+	--source ibm/model
+expect_grep "allows no key signer" "$TMP/out" "the rule is named"
+"$PALISADE" sign "$M" -o "$TMP/p.sig" --key "$PKI/leaf521.key" >/dev/null
+expect_exit 1 "policy: a key outside the rule's list" -- "$PALISADE" verify \
+	"$M" --signature "$TMP/p.sig" --policy "$PKI/policy.yaml" \
+	--source acme/model
+"$PALISADE" sign "$M" -o "$TMP/p.sig" --key "$PKI/leaf.key" \
+	--cert "$PKI/leaf.pem" --chain "$PKI/intermediate.pem" >/dev/null
+expect_exit 0 "policy: a certificate under the rule's CA" -- "$PALISADE" \
+	verify "$M" --signature "$TMP/p.sig" --policy "$PKI/policy.yaml" \
+	--source acme/model
+d=$MT/v1.1.0-sigstore
+expect_exit 0 "policy: a Sigstore identity the rule allows" -- "$PALISADE" \
+	verify "$d" --signature "$d/model.sig" --policy "$PKI/policy.yaml" \
+	--source ibm/granite
+expect_exit 1 "policy: the same bundle under another source" -- "$PALISADE" \
+	verify "$d" --signature "$d/model.sig" --policy "$PKI/policy.yaml" \
+	--source acme/granite
+echo "version: 2" > "$TMP/bad.yaml"
+expect_exit 2 "policy: a malformed policy" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/p.sig" --policy "$TMP/bad.yaml"
+expect_grep "bad.yaml:1" "$TMP/err" "the policy error names file:line"
+expect_exit 2 "policy with --key" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/p.sig" --policy "$PKI/policy.yaml" --key "$PKI/leaf.pub"
+
 # --- hash ----------------------------------------------------------------------
 expect_exit 0 "hash" -- "$PALISADE" hash "$M"
 (cd "$M" && grep -v '^#' "$TMP/out" | sha256sum -c --quiet) >"$TMP/c" 2>&1 \
