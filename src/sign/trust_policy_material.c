@@ -3,13 +3,13 @@
  * roots a trust policy names, loaded when the policy is.
  *
  * The policy is configuration its owner wrote, but a path in it may still
- * be wrong: each file must be a regular file (a FIFO or a device would
- * hang or feed the loaders forever), and what it holds is checked for
- * what the policy uses it as, so that a mistake shows when the policy is
- * loaded rather than as a verification that can never succeed: a key must
- * be an ECDSA public key of a curve OMS signs with, every certificate of
- * a CA entry a CA certificate, every root self-signed (the chain
- * verifier accepts no other anchor).
+ * be wrong.  Each file must be a regular file that is not empty (a FIFO,
+ * a device or a file of /proc would hang or feed the loaders forever),
+ * and what it holds is checked for what the policy uses it as, so that a
+ * mistake shows when the policy is loaded rather than as a verification
+ * that can never succeed: a key must be an ECDSA public key of a curve
+ * OMS signs with, every certificate of a CA entry a CA certificate, every
+ * root self-signed (the chain verifier accepts no other anchor).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +62,12 @@ check_regular(const char *path, struct pal_err *err)
 	if (!S_ISREG(st.st_mode))
 		return pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
 				   path);
+	/*
+	 * No key, certificate or root is empty; files of /proc and /sys say
+	 * they are, and some of them block when read.
+	 */
+	if (st.st_size == 0)
+		return pal_err_set(err, PAL_ERR_FORMAT, "%s: empty file", path);
 	return 0;
 }
 

@@ -152,7 +152,8 @@ make_dir(const char *rel)
 }
 
 /*
- * The policy directory: keys/ (P-256, P-384 and Ed25519 public keys),
+ * The policy directory: keys/ (P-256, P-384 and Ed25519 public keys, an
+ * empty file, a FIFO),
  * pki/ (the model-transparency root and intermediate, a non-CA
  * certificate), sigstore/ (the public-good trusted root).
  */
@@ -161,6 +162,7 @@ group_setup(void **state)
 {
 	const char *tmp = getenv("PAL_TEST_TMP");
 	const char *data = getenv("PAL_TEST_DATA");
+	char fifo[4096];
 	EVP_PKEY *ed;
 
 	(void)state;
@@ -185,6 +187,9 @@ group_setup(void **state)
 	assert_non_null(ed);
 	write_pub("keys/ed25519.pub", ed);
 	EVP_PKEY_free(ed);
+	write_file("keys/empty.pub", "", 0);
+	path_in(fifo, sizeof(fifo), tmpdir, "keys/fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
 	copy_data(CERTS "/ca-cert.pem", "pki/root.pem");
 	copy_data(CERTS "/int-ca-cert.pem", "pki/int.pem");
 	write_cert("pki/leaf.pem", "leaf", "critical,CA:FALSE");
@@ -703,6 +708,12 @@ static const struct {
 	  "/keys/missing.pub: No such file or directory" },
 	{ V "  - match: a\n    keys: [keys]\n", PAL_ERR_IO,
 	  "/keys: not a regular file" },
+	{ V "  - match: a\n    keys: [keys/fifo]\n", PAL_ERR_IO,
+	  "/keys/fifo: not a regular file" },
+	{ V "  - match: a\n    keys: [/dev/null]\n", PAL_ERR_IO,
+	  NAME ":4:12: key '/dev/null': /dev/null: not a regular file" },
+	{ V "  - match: a\n    keys: [keys/empty.pub]\n", PAL_ERR_FORMAT,
+	  "/keys/empty.pub: empty file" },
 	{ V "  - match: a\n    keys: [pki/root.pem]\n", PAL_ERR_FORMAT,
 	  NAME ":4:12: key 'pki/root.pem': " },
 	{ V "  - match: a\n    keys: [pki/root.pem]\n", PAL_ERR_FORMAT,
