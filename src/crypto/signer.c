@@ -2,9 +2,12 @@
  * signer.c - ECDSA keys from PEM files, signature verification, key hints.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -50,11 +53,23 @@ check_curve(const EVP_PKEY *key, const char *what, struct pal_err *err)
 static int
 read_small(const char *path, struct pal_buf *out, struct pal_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				   strerror(errno));
 	pal_buf_init(out, KEY_FILE_MAX);
+	/* Non-blocking, regular files only: a FIFO must not hang us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
+				   path);
+	}
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (f == NULL) {
+		int rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				     strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	uint8_t chunk[4096];
 	size_t n;
 	int rc = 0;
@@ -209,13 +224,13 @@ pal_pubkey_load(const char *path, EVP_PKEY **out, struct pal_err *err)
 	struct pal_buf raw;
 	int rc = read_small(path, &raw, err);
 	if (rc < 0) {
-		pal_buf_free(&raw);
+		pal_buf_free_secret(&raw);
 		return rc;
 	}
 	BIO *b = BIO_new_mem_buf(raw.p ? raw.p : (uint8_t *)"", (int)raw.len);
 	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	pal_buf_free(&raw);
+	pal_buf_free_secret(&raw);	/* it may be a private key by mistake */
 	ERR_clear_error();
 	if (k == NULL)
 		return pal_err_set(err, PAL_ERR_FORMAT,
