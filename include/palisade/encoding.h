@@ -19,6 +19,9 @@
 /* Writes 2*n lowercase hex digits and a NUL into out (size >= 2*n + 1). */
 void pal_hex_encode(const uint8_t *in, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int pal_hex_value(int c);
+
 /* Decodes a hex string of exactly len characters into *out (malloc'd). */
 int pal_hex_decode(const char *s, size_t len, uint8_t **out, size_t *out_len,
 		   struct pal_err *err);

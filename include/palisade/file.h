@@ -6,8 +6,18 @@
 #define PALISADE_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "palisade/error.h"
+
+/*
+ * Reads a whole regular file of at most max bytes into *out (malloc'd, a
+ * NUL after the last byte, caller frees; wipe it first if it may hold a
+ * secret).  The open does not block, so a FIFO is refused rather than
+ * waited on, and a file that grows while it is read is an error.
+ */
+int pal_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
+		  struct pal_err *err);
 
 /*
  * Writes data to a temporary file beside path, fsyncs it, renames it over

@@ -1,7 +1,8 @@
 /*
- * file.c - atomic file replacement.
+ * file.c - whole-file reads of small files, atomic file replacement.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -11,6 +12,56 @@
 #include <unistd.h>
 
 #include "palisade/file.h"
+
+int
+pal_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
+	      struct pal_err *err)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+				   strerror(errno));
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t have = 0;
+	int rc = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
+				 path);
+	else if ((uint64_t)st.st_size > max)
+		rc = pal_err_set(err, PAL_ERR_LIMIT,
+				 "%s: larger than %zu bytes", path, max);
+	/* One byte more than fstat said, to notice a file that grew. */
+	else if ((buf = malloc((size_t)st.st_size + 2)) == NULL)
+		rc = pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory",
+				 path);
+	while (rc == 0 && have <= (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + have,
+				 (size_t)st.st_size + 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+					 strerror(errno));
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	if (rc == 0 && have > (size_t)st.st_size)
+		rc = pal_err_set(err, PAL_ERR_IO,
+				 "%s: file changed while being read", path);
+	close(fd);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[have] = '\0';
+	*out = buf;
+	*len = have;
+	return 0;
+}
 
 static int
 write_all(int fd, const unsigned char *p, size_t len)

@@ -26,8 +26,8 @@ pal_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+pal_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -49,7 +49,7 @@ pal_hex_decode(const char *s, size_t len, uint8_t **out, size_t *out_len,
 	if (p == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = pal_hex_value(s[i]), lo = pal_hex_value(s[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(p);
 			return pal_err_set(err, PAL_ERR_FORMAT,

@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "palisade/encoding.h"
 #include "palisade/pkcs11.h"
 
 #define SCHEME "pkcs11:"
@@ -113,18 +114,6 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* pk11-pchar / pk11-qchar without the percent escapes. */
 static int
 value_char_ok(unsigned char c, enum part part)
@@ -162,8 +151,8 @@ decode(struct parser *ps, const struct span *v, enum part part,
 		if (c == '%') {
 			int hi = -1, lo = -1;
 			if (v->n - i >= 3) {
-				hi = hex_val((unsigned char)v->p[i + 1]);
-				lo = hex_val((unsigned char)v->p[i + 2]);
+				hi = pal_hex_value((unsigned char)v->p[i + 1]);
+				lo = pal_hex_value((unsigned char)v->p[i + 2]);
 			}
 			if (hi < 0 || lo < 0) {
 				rc = pal_err_set(ps->err, PAL_ERR_FORMAT,

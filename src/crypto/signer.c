@@ -2,12 +2,8 @@
  * signer.c - ECDSA keys from PEM files, signature verification, key hints.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -17,6 +13,7 @@
 
 #include "palisade/buf.h"
 #include "palisade/encoding.h"
+#include "palisade/file.h"
 #include "palisade/signer.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -49,40 +46,13 @@ check_curve(const EVP_PKEY *key, const char *what, struct pal_err *err)
 	return 0;
 }
 
-/* Reads a small file whole; the caller wipes and frees *out. */
-static int
-read_small(const char *path, struct pal_buf *out, struct pal_err *err)
+/* Wipes and frees what pal_file_read returned: it may be a key. */
+static void
+free_key_bytes(uint8_t *p, size_t n)
 {
-	pal_buf_init(out, KEY_FILE_MAX);
-	/* Non-blocking, regular files only: a FIFO must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
-	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		return pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
-				   path);
-	}
-	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-	if (f == NULL) {
-		int rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				     strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	uint8_t chunk[4096];
-	size_t n;
-	int rc = 0;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = pal_buf_append(out, chunk, n);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	if (rc == 0 && ferror(f))
-		rc = pal_err_set(err, PAL_ERR_IO, "%s: read error", path);
-	else if (rc < 0)
-		pal_err_set(err, rc, "%s: larger than %d bytes", path,
-			    KEY_FILE_MAX);
-	fclose(f);
-	return rc;
+	if (p != NULL)
+		OPENSSL_cleanse(p, n);
+	free(p);
 }
 
 struct pem_ctx {
@@ -131,17 +101,16 @@ int
 pal_signer_from_pem(const char *path, struct pal_signer **out,
 		    struct pal_err *err)
 {
-	struct pal_buf raw;
-	int rc = read_small(path, &raw, err);
-	if (rc < 0) {
-		pal_buf_free_secret(&raw);
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int rc = pal_file_read(path, KEY_FILE_MAX, &raw, &len, err);
+	if (rc < 0)
 		return rc;
-	}
-	BIO *b = BIO_new_mem_buf(raw.p ? raw.p : (uint8_t *)"", (int)raw.len);
+	BIO *b = BIO_new_mem_buf(raw, (int)len);
 	EVP_PKEY *priv = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) :
 		NULL;
 	BIO_free(b);
-	pal_buf_free_secret(&raw);
+	free_key_bytes(raw, len);
 	ERR_clear_error();
 	if (priv == NULL)
 		return pal_err_set(err, PAL_ERR_FORMAT,
@@ -221,16 +190,15 @@ pal_sig_verify_md(EVP_PKEY *key, const EVP_MD *mdt, const uint8_t *msg,
 int
 pal_pubkey_load(const char *path, EVP_PKEY **out, struct pal_err *err)
 {
-	struct pal_buf raw;
-	int rc = read_small(path, &raw, err);
-	if (rc < 0) {
-		pal_buf_free_secret(&raw);
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int rc = pal_file_read(path, KEY_FILE_MAX, &raw, &len, err);
+	if (rc < 0)
 		return rc;
-	}
-	BIO *b = BIO_new_mem_buf(raw.p ? raw.p : (uint8_t *)"", (int)raw.len);
+	BIO *b = BIO_new_mem_buf(raw, (int)len);
 	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	pal_buf_free_secret(&raw);	/* it may be a private key by mistake */
+	free_key_bytes(raw, len);	/* it may be a private key by mistake */
 	ERR_clear_error();
 	if (k == NULL)
 		return pal_err_set(err, PAL_ERR_FORMAT,

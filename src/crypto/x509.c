@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "palisade/file.h"
 #include "palisade/x509.h"
 
 #define CERT_FILE_MAX (1 << 20)
@@ -79,25 +80,14 @@ int
 pal_x509_load_file(const char *path, STACK_OF(X509) **out,
 		   struct pal_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				   strerror(errno));
-	uint8_t *data = malloc(CERT_FILE_MAX);
-	size_t n = data ? fread(data, 1, CERT_FILE_MAX, f) : 0;
-	int too_big = data && n == CERT_FILE_MAX && fgetc(f) != EOF;
-	int rerr = ferror(f);
-	fclose(f);
-	if (data == NULL)
-		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	if (rerr || too_big) {
-		free(data);
-		return pal_err_set(err, rerr ? PAL_ERR_IO : PAL_ERR_LIMIT,
-				   "%s: %s", path, rerr ? "read error" :
-				   "larger than 1 MiB");
-	}
+	uint8_t *data = NULL;
+	size_t n = 0;
+	int rc = pal_file_read(path, CERT_FILE_MAX, &data, &n, err);
+	if (rc < 0)
+		return rc;
 	STACK_OF(X509) *st = sk_X509_new_null();
-	int rc = st ? 0 : pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	if (st == NULL)
+		rc = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	if (rc == 0 && memmem(data, n, "-----BEGIN", 10) != NULL) {
 		BIO *b = BIO_new_mem_buf(data, (int)n);
 		rc = b ? load_pem(b, path, st, err) :

@@ -27,6 +27,7 @@
 #include <yaml.h>
 
 #include "palisade/buf.h"
+#include "palisade/file.h"
 #include "palisade/text.h"
 #include "policy_int.h"
 
@@ -697,64 +698,6 @@ out:
 	return r;
 }
 
-/* Reads the whole file under the size cap; caller frees *out. */
-static int
-read_file(const char *path, uint8_t **out, size_t *len, struct pal_err *err)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t have = 0;
-	ssize_t n;
-	int fd, r;
-
-	*out = NULL;
-	*len = 0;
-	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = pal_err_set(err, PAL_ERR_IO, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > (off_t)PAL_POLICY_FILE_MAX) {
-		r = pal_err_set(err, PAL_ERR_LIMIT, "%s: policy file larger "
-		    "than %u bytes", path, PAL_POLICY_FILE_MAX);
-		goto out;
-	}
-	/* One byte more than fstat said, to notice a file that grew. */
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	while (have <= (size_t)st.st_size) {
-		n = read(fd, buf + have, (size_t)st.st_size + 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	if (have > (size_t)st.st_size) {
-		r = pal_err_set(err, PAL_ERR_IO, "%s: file changed while "
-		    "being read", path);
-		goto out;
-	}
-	*out = buf;
-	*len = have;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 int
 pal_policy_load_file(struct pal_policy *p, const char *path,
     struct pal_err *err)
@@ -766,7 +709,8 @@ pal_policy_load_file(struct pal_policy *p, const char *path,
 	if (p == NULL || path == NULL)
 		return pal_err_set(err, PAL_ERR_INVALID,
 		    "policy: invalid argument");
-	if ((r = read_file(path, &data, &len, err)) != 0)
+	if ((r = pal_file_read(path, PAL_POLICY_FILE_MAX, &data, &len,
+	    err)) != 0)
 		return r;
 	r = pal_policy_load_buffer(p, data, len, path, err);
 	free(data);

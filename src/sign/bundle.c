@@ -12,6 +12,7 @@
 
 #include "palisade/dsse.h"
 #include "palisade/encoding.h"
+#include "palisade/file.h"
 #include "palisade/oms.h"
 #include "palisade/signer.h"
 #include "palisade/x509.h"
@@ -265,30 +266,15 @@ int
 pal_bundle_load(const char *path, struct pal_bundle **out,
 		struct pal_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				   strerror(errno));
-	struct pal_buf b;
-	pal_buf_init(&b, PAL_OMS_BUNDLE_MAX);
-	uint8_t chunk[65536];
-	size_t n;
-	int rc = 0;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = pal_buf_append(&b, chunk, n);
-	if (rc == 0 && ferror(f))
-		rc = pal_err_set(err, PAL_ERR_IO, "%s: read error", path);
-	else if (rc < 0)
-		rc = pal_err_set(err, rc, "%s: larger than %u bytes", path,
-				 PAL_OMS_BUNDLE_MAX);
-	fclose(f);
-	if (rc == 0) {
-		rc = pal_bundle_parse(b.p ? b.p : (const uint8_t *)"", b.len,
-				      out, err);
-		if (rc < 0)
-			pal_err_wrap(err, rc, "%s: ", path);
-	}
-	pal_buf_free(&b);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = pal_file_read(path, PAL_OMS_BUNDLE_MAX, &data, &len, err);
+	if (rc < 0)
+		return rc;
+	rc = pal_bundle_parse(data, len, out, err);
+	if (rc < 0)
+		pal_err_wrap(err, rc, "%s: ", path);
+	free(data);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "palisade/file.h"
 #include "palisade/x509.h"
 #include "sigstore_int.h"
 
@@ -313,22 +314,13 @@ pal_sigstore_root_load(const char *path, struct pal_sigstore_root **out,
 		       struct pal_err *err)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				   strerror(errno));
-	uint8_t *buf = malloc(PAL_SIGSTORE_ROOT_MAX + 1);
-	size_t n = buf ? fread(buf, 1, PAL_SIGSTORE_ROOT_MAX + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	int rc;
-	if (buf == NULL)
-		rc = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	else if (bad)
-		rc = pal_err_set(err, PAL_ERR_IO, "%s: read error", path);
-	else
-		rc = pal_sigstore_root_parse(buf, n, out, err);
-	if (rc < 0 && buf != NULL && !bad)
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int rc = pal_file_read(path, PAL_SIGSTORE_ROOT_MAX, &buf, &n, err);
+	if (rc < 0)
+		return rc;
+	rc = pal_sigstore_root_parse(buf, n, out, err);
+	if (rc < 0)
 		pal_err_wrap(err, rc, "%s: ", path);
 	free(buf);
 	return rc;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "palisade/buf.h"
+#include "palisade/file.h"
 #include "palisade/text.h"
 #include "trust_policy_int.h"
 
@@ -90,67 +91,6 @@ pal_trust_policy_parse(const uint8_t *yaml, size_t len, const char *name,
 	return 0;
 }
 
-/* Reads the whole file under the size cap; caller frees *out. */
-static int
-read_file(const char *path, uint8_t **out, size_t *len, struct pal_err *err)
-{
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t have = 0;
-	ssize_t n;
-	int fd, rc;
-
-	*out = NULL;
-	*len = 0;
-	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
-				 path);
-		goto out;
-	}
-	if (st.st_size > (off_t)PAL_TRUST_POLICY_MAX) {
-		rc = pal_err_set(err, PAL_ERR_LIMIT, "%s: trust policy larger "
-				 "than %d bytes", path, PAL_TRUST_POLICY_MAX);
-		goto out;
-	}
-	/* One byte more than fstat said, to notice a file that grew. */
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		rc = pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory",
-				 path);
-		goto out;
-	}
-	while (have <= (size_t)st.st_size) {
-		n = read(fd, buf + have, (size_t)st.st_size + 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
-					 strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	if (have > (size_t)st.st_size) {
-		rc = pal_err_set(err, PAL_ERR_IO, "%s: file changed while "
-				 "being read", path);
-		goto out;
-	}
-	*out = buf;
-	*len = have;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
 /* The directory part of path: "." for a bare name; caller frees. */
 static char *
 dir_of(const char *path)
@@ -178,7 +118,8 @@ pal_trust_policy_load(const char *path, struct pal_trust_policy **out,
 	if (path == NULL || out == NULL)
 		return pal_err_set(err, PAL_ERR_INVALID,
 				   "trust policy: invalid argument");
-	if ((rc = read_file(path, &data, &len, err)) != 0)
+	if ((rc = pal_file_read(path, PAL_TRUST_POLICY_MAX, &data, &len,
+				err)) != 0)
 		return rc;
 	if ((dir = dir_of(path)) == NULL)
 		rc = pal_err_set(err, PAL_ERR_NOMEM, "%s: out of memory",

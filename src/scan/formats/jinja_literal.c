@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "palisade/encoding.h"
 #include "jinja_int.h"
 
 /* The next byte without consuming it, or -1. */
@@ -20,18 +21,6 @@ cur_peek(const struct pal_cur *c)
 	uint8_t b;
 
 	return pal_cur_u8(&t, &b) == 0 ? b : -1;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Unicode names an escape may spell a name's characters with. */
@@ -132,7 +121,7 @@ decode_escape(struct jctx *J, struct pal_cur *c, size_t base, struct jval *v,
 		want = 8;
 	if (want > 0) {
 		for (i = 0; i < want; i++) {
-			if (pal_cur_u8(c, &d) != 0 || (h = hexval(d)) < 0)
+			if (pal_cur_u8(c, &d) != 0 || (h = pal_hex_value(d)) < 0)
 				return pal_jinja_synerr(J, base + c->off,
 				    "truncated \\x, \\u or \\U escape");
 			cp = cp * 16 + (uint32_t)h;
@@ -240,7 +229,7 @@ pal_jinja_int_value(struct jctx *J, const struct jtok *t, int64_t *out)
 	for (; i < t->len; i++) {
 		if (s[i] == '_')
 			continue;
-		if ((d = hexval(s[i])) < 0 || (unsigned)d >= radix)
+		if ((d = pal_hex_value(s[i])) < 0 || (unsigned)d >= radix)
 			return 0;
 		if (x > (UINT64_MAX - (uint64_t)d) / radix)
 			return 0;
