@@ -11,6 +11,14 @@ enum {
 	CLI_ERROR = 2,		/* could not run: usage, I/O */
 };
 
+#include <stdio.h>
+
+/*
+ * Prints s with control bytes, backslashes and invalid UTF-8 escaped
+ * (pal_text_escape): for anything that may come from untrusted input.
+ */
+void cli_put_safe(FILE *fp, const char *s);
+
 int cmd_scan(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

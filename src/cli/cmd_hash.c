@@ -59,13 +59,17 @@ static void
 print_text(const struct pal_manifest *m, const char *root)
 {
 	char hex[2 * PAL_DIGEST_MAX + 1];
-	printf("# %s: %s, %s, %zu resource%s, %llu bytes, root sha256:%s\n",
-	       m->model_name, m->shard_size ? "shards" : "files",
+	fputs("# ", stdout);
+	cli_put_safe(stdout, m->model_name);
+	printf(": %s, %s, %zu resource%s, %llu bytes, root sha256:%s\n",
+	       m->shard_size ? "shards" : "files",
 	       pal_hash_name(m->hash), m->n_res, m->n_res == 1 ? "" : "s",
 	       (unsigned long long)m->total_bytes, root);
 	for (size_t i = 0; i < m->n_res; i++) {
 		pal_hex_encode(m->res[i].digest, m->res[i].digest_len, hex);
-		printf("%s  %s\n", hex, m->res[i].name);
+		printf("%s  ", hex);
+		cli_put_safe(stdout, m->res[i].name);
+		putchar('\n');
 	}
 }
 
@@ -98,7 +102,9 @@ cmd_hash(int argc, char **argv)
 	struct pal_manifest *m = NULL;
 	struct pal_err err = { 0 };
 	if (pal_manifest_compute(argv[optind], &o.m, &m, &err) < 0) {
-		fprintf(stderr, "palisade hash: %s\n", err.msg);
+		fputs("palisade hash: ", stderr);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
 		return CLI_ERROR;
 	}
 	uint8_t root[32];

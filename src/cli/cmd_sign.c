@@ -73,7 +73,9 @@ sign_model(const char *model, struct model_opts *o, const char *key,
 		rc = pal_file_write_atomic(out, bundle.p, bundle.len, 0644,
 					   &err);
 	if (rc < 0) {
-		fprintf(stderr, "palisade sign: %s\n", err.msg);
+		fputs("palisade sign: ", stderr);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
 	} else {
 		uint8_t root[32];
 		char hex[65] = "";
@@ -158,7 +160,9 @@ cmd_sign(int argc, char **argv)
 	struct pal_err err = { 0 };
 	if (cert != NULL && load_chain(cert, chain, n_chain, &certs,
 				       &err) < 0) {
-		fprintf(stderr, "palisade sign: %s\n", err.msg);
+		fputs("palisade sign: ", stderr);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
 		return CLI_ERROR;
 	}
 	int rc = sign_model(argv[optind], &o, key, certs, out);

@@ -153,14 +153,20 @@ print_text(const struct pal_verify_opts *v, const struct pal_verify_report *r,
 	   int rc, const struct pal_err *err)
 {
 	if (rc == 0) {
-		printf("verified %s: %zu resource%s as signed by %s "
-		       "(%s bundle%s)\n", v->model, r->got->n_res,
-		       r->got->n_res == 1 ? "" : "s", r->signer,
-		       pal_oms_method_name(r->method),
+		fputs("verified ", stdout);
+		cli_put_safe(stdout, v->model);
+		printf(": %zu resource%s as signed by ", r->got->n_res,
+		       r->got->n_res == 1 ? "" : "s");
+		cli_put_safe(stdout, r->signer);
+		printf(" (%s bundle%s)\n", pal_oms_method_name(r->method),
 		       r->v01 ? ", deprecated v0.1 format" : "");
 		return;
 	}
-	printf("FAILED %s: %s\n", v->model, err->msg);
+	fputs("FAILED ", stdout);
+	cli_put_safe(stdout, v->model);
+	fputs(": ", stdout);
+	cli_put_safe(stdout, err->msg);
+	putchar('\n');
 	char want[2 * PAL_DIGEST_MAX + 1], got[2 * PAL_DIGEST_MAX + 1];
 	long shown = r->n_diffs < PAL_VERIFY_DIFFS ? r->n_diffs :
 		PAL_VERIFY_DIFFS;
@@ -168,7 +174,8 @@ print_text(const struct pal_verify_opts *v, const struct pal_verify_report *r,
 		const struct pal_diff *d = &r->diffs[i];
 		hexof(d->want, want);
 		hexof(d->got, got);
-		printf("  %-8s %s", kind_name(d->kind), d->name);
+		printf("  %-8s ", kind_name(d->kind));
+		cli_put_safe(stdout, d->name);
 		if (d->kind == PAL_DIFF_MISMATCH)
 			printf("\n           expected %s\n           found    "
 			       "%s", want, got);
@@ -298,17 +305,26 @@ cmd_verify(int argc, char **argv)
 	rc = load_trust(&t, &v, &err);
 	if (rc < 0) {
 		/* No rule, or a rule allowing nothing, is a refusal. */
-		if (rc == PAL_ERR_VERIFY)
-			printf("FAILED %s: %s\n", v.model, err.msg);
-		else
-			fprintf(stderr, "palisade verify: %s\n", err.msg);
+		FILE *fp = rc == PAL_ERR_VERIFY ? stdout : stderr;
+		if (rc == PAL_ERR_VERIFY) {
+			fputs("FAILED ", fp);
+			cli_put_safe(fp, v.model);
+			fputs(": ", fp);
+		} else {
+			fputs("palisade verify: ", fp);
+		}
+		cli_put_safe(fp, err.msg);
+		fputc('\n', fp);
 		free_trust(&t, &v);
 		return rc == PAL_ERR_VERIFY ? CLI_FINDING : CLI_ERROR;
 	}
 	struct pal_verify_report r;
 	rc = pal_oms_verify(&v, &r, &err);
-	if (rc < 0 && exit_code(rc) == CLI_ERROR)
-		fprintf(stderr, "palisade verify: %s\n", err.msg);
+	if (rc < 0 && exit_code(rc) == CLI_ERROR) {
+		fputs("palisade verify: ", stderr);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
+	}
 	else if (o.json)
 		print_json(&v, &r, rc, &err);
 	else

@@ -140,6 +140,8 @@ tamper "flipped nested byte" "modified *sub/deeper/file.txt" \
 	flip "$M/sub/deeper/file.txt" 0
 tamper "added file" "unsigned *extra" touch "$M/extra"
 tamper "added nested file" "unsigned *sub/new" touch "$M/sub/new"
+tamper "added file whose name moves the cursor" 'unsigned *evil\\x1b\[2J' \
+	touch "$M/evil"$'\e'"[2J"
 tamper "removed file" "missing *config.json" rm "$M/config.json"
 tamper "renamed file" "missing *config.json" mv "$M/config.json" "$M/config2.json"
 tamper "emptied file" "modified *weights.bin" truncate -s 0 "$M/weights.bin"
