@@ -9,6 +9,7 @@
 
 #include "palisade/encoding.h"
 #include "palisade/oms.h"
+#include "palisade/text.h"
 
 #define MAX_RESOURCES 1000000
 
@@ -210,6 +211,30 @@ add_resource(struct pal_manifest *m, const char *name, const char *hex,
 	return 0;
 }
 
+/*
+ * An ignore path is relative, never climbs out, and has no glob
+ * characters (OMS 6.2.1); "./" and doubled slashes are tolerated, as the
+ * walk canonicalizes them.
+ */
+static int
+check_ignore_path(const char *p, struct pal_err *err)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 4096 || p[0] == '/' || strpbrk(p, "*?[") != NULL ||
+	    !pal_utf8_valid(p, n))
+		return pal_err_set(err, PAL_ERR_FORMAT,
+				   "not a relative path without glob "
+				   "characters");
+	for (const char *c = p; *c != '\0';) {
+		size_t len = strcspn(c, "/");
+		if (len == 2 && c[0] == '.' && c[1] == '.')
+			return pal_err_set(err, PAL_ERR_FORMAT,
+					   "climbs out of the model");
+		c += len + (c[len] == '/');
+	}
+	return 0;
+}
+
 static int
 parse_serialization(json_t *s, struct pal_manifest *m, struct pal_err *err)
 {
@@ -259,6 +284,10 @@ parse_serialization(json_t *s, struct pal_manifest *m, struct pal_err *err)
 			return pal_err_set(err, PAL_ERR_FORMAT,
 					   "%s: ignore_paths[%zu] is not a "
 					   "string", w, i);
+		int rc = check_ignore_path(json_string_value(v), err);
+		if (rc < 0)
+			return pal_err_wrap(err, rc, "%s: ignore_paths[%zu]: ",
+					    w, i);
 		if ((m->ignore[m->n_ignore] = strdup(json_string_value(v))) ==
 		    NULL)
 			return pal_err_set(err, PAL_ERR_NOMEM,

@@ -358,6 +358,20 @@ statement_rejections_name_the_field(void **state)
 	json_array_append_new(json_object_get(ser(st), "ignore_paths"),
 			      json_integer(3));
 	reject(st, PAL_ERR_FORMAT, "ignore_paths[2]");
+	{
+		/* OMS 6.2.1: relative, not climbing out, no globs. */
+		static const char *const bad[] = {
+			"/etc", "../up", "a/../../b", "*.bin", "w?", "[ab]",
+			"",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			st = base_statement(0);
+			json_array_append_new(json_object_get(ser(st),
+					      "ignore_paths"),
+					      json_string(bad[i]));
+			reject(st, PAL_ERR_FORMAT, "ignore_paths[2]: ");
+		}
+	}
 	st = base_statement(0);
 	json_object_set_new(ser(st), "shard_size", json_integer(4));
 	reject(st, PAL_ERR_UNSUPPORTED, "with shard_size");
