@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "palisade/buf.h"
 #include "palisade/error.h"
 #include "palisade/merkle.h"
 
@@ -109,5 +110,19 @@ struct pal_checkpoint {
 int pal_checkpoint_parse(const uint8_t *text, size_t len,
 			 struct pal_checkpoint **out, struct pal_err *err);
 void pal_checkpoint_free(struct pal_checkpoint *c);
+
+/*
+ * Appends the text of a checkpoint to out: origin, size in decimal, the
+ * base64 root, then the n_ext extension lines, each line ending in a
+ * newline.  The origin and extension lines must be non-empty UTF-8
+ * without control characters, and there may be at most
+ * PAL_CHECKPOINT_MAX_EXT extension lines, so that pal_checkpoint_parse
+ * reads the text back into the same values.  On failure out is
+ * unchanged.  Sign the text with pal_note_sign (note_sign.h).
+ */
+int pal_checkpoint_format(const char *origin, uint64_t size,
+			  const uint8_t root[PAL_MERKLE_HASH_LEN],
+			  const char *const *ext, size_t n_ext,
+			  struct pal_buf *out, struct pal_err *err);
 
 #endif

@@ -130,14 +130,16 @@ int pal_p11_uri_parse(const char *s, size_t len, struct pal_p11_uri **out,
 void pal_p11_uri_free(struct pal_p11_uri *u);
 
 /*
- * Generates an ECDSA key pair on the token the URI names, as token
- * objects: the private key CKA_PRIVATE, CKA_SENSITIVE, not
+ * Generates an ECDSA or Ed25519 key pair on the token the URI names, as
+ * token objects: the private key CKA_PRIVATE, CKA_SENSITIVE, not
  * CKA_EXTRACTABLE, CKA_SIGN only; the public key CKA_VERIFY.  Both take
  * the URI's object as CKA_LABEL and its id as CKA_ID (16 random bytes when
  * the URI has no id); the URI must give an object or an id, and no key of
  * either kind may already have them.  curve is "P-256", "P-384" or
- * "P-521".  A PIN is required as for signing.  When pub is not NULL, *pub
- * is set to the new public key (caller frees with EVP_PKEY_free).
+ * "P-521" (CKM_EC_KEY_PAIR_GEN), or "Ed25519"
+ * (CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS the OID 1.3.101.112).  A
+ * PIN is required as for signing.  When pub is not NULL, *pub is set to
+ * the new public key (caller frees with EVP_PKEY_free).
  */
 int pal_p11_keygen(const char *uri, const char *curve, EVP_PKEY **pub,
 		   struct pal_err *err);
@@ -145,8 +147,36 @@ int pal_p11_keygen(const char *uri, const char *curve, EVP_PKEY **pub,
 /*
  * Reads the public key of the pair the URI names (its public key object,
  * or the private key's CKA_PUBLIC_KEY_INFO), logging in only when a PIN is
- * given.  *out is set on success; caller frees with EVP_PKEY_free.
+ * given: an EC key, or an Ed25519 one.  *out is set on success; caller
+ * frees with EVP_PKEY_free.
  */
 int pal_p11_pubkey(const char *uri, EVP_PKEY **out, struct pal_err *err);
+
+/*
+ * An Ed25519 signing key on a token: a private key of type
+ * CKK_EC_EDWARDS whose CKA_EC_PARAMS name edwards25519 (the OID
+ * 1.3.101.112 or the PrintableString "edwards25519"), used with CKM_EDDSA
+ * without parameters, which is pure Ed25519 (RFC 8032).  The URI, the PIN
+ * and the key are found and checked as for ECDSA signing above; the public
+ * half is the public key object with the private key's CKA_ID (its
+ * CKA_EC_POINT the 32 key bytes, raw or in a DER OCTET STRING), else the
+ * private key's CKA_PUBLIC_KEY_INFO.  Used by pal_note_signer_from_pkcs11
+ * (note_sign.h).
+ */
+struct pal_p11_eddsa;
+
+/* Opens the key; pub receives its public key.  *out: pal_p11_eddsa_free. */
+int pal_p11_eddsa_open(const char *uri, struct pal_p11_eddsa **out,
+		       uint8_t pub[32], struct pal_err *err);
+
+/*
+ * Signs msg on the token; the signature is verified with the public half
+ * before sig is written.  Safe to call from several threads.
+ */
+int pal_p11_eddsa_sign(struct pal_p11_eddsa *k, const uint8_t *msg,
+		       size_t len, uint8_t sig[64], struct pal_err *err);
+
+/* Closes the key's session; NULL is a no-op. */
+void pal_p11_eddsa_free(struct pal_p11_eddsa *k);
 
 #endif

@@ -7,6 +7,7 @@
  * pkcs11_pin.c     finds the PIN a URI asks for
  * pkcs11_token.c   picks the token a URI names, opens a session, logs in
  * pkcs11_key.c     finds key objects and reads their public halves
+ * pkcs11_eddsa.c   Ed25519 keys: public halves, signing with CKM_EDDSA
  * pkcs11.c         the signer; pkcs11_keygen.c key generation
  */
 #ifndef PAL_CRYPTO_PKCS11_INT_H
@@ -112,12 +113,32 @@ int pal_p11_find_key(struct pal_p11_session *s, const struct pal_p11_uri *u,
 /*
  * The public half of the private EC key priv: the public key object with
  * its CKA_ID (its CKA_EC_PARAMS must equal the private key's), else the
- * private key's CKA_PUBLIC_KEY_INFO.  A P-256, P-384 or P-521 key only.
+ * private key's CKA_PUBLIC_KEY_INFO.  A P-256, P-384 or P-521 key, or an
+ * Ed25519 key (pal_p11_ed25519_public_of).
  */
 int pal_p11_public_of(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 		      EVP_PKEY **out, struct pal_err *err);
 
-/* The EC public key of a public key object. */
+/*
+ * Finds the public key object of type kt paired with priv by CKA_ID (else
+ * by label); *count is 0 when there is none.  Several are an error.
+ */
+int pal_p11_find_pair(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
+		      CK_KEY_TYPE kt, CK_OBJECT_HANDLE *pub, int *count,
+		      struct pal_err *err);
+
+/*
+ * The public Ed25519 key of a CKK_EC_EDWARDS public key object, and of a
+ * private key (its public object, else its CKA_PUBLIC_KEY_INFO).  Keys on
+ * another Edwards curve are refused.  pkcs11_eddsa.c.
+ */
+int pal_p11_ed25519_public(struct pal_p11_session *s, CK_OBJECT_HANDLE obj,
+			   EVP_PKEY **out, struct pal_err *err);
+int pal_p11_ed25519_public_of(struct pal_p11_session *s,
+			      CK_OBJECT_HANDLE priv, EVP_PKEY **out,
+			      struct pal_err *err);
+
+/* The public key of a public key object: EC, or Ed25519. */
 int pal_p11_public_key(struct pal_p11_session *s, CK_OBJECT_HANDLE pub,
 		       EVP_PKEY **out, struct pal_err *err);
 

@@ -1,7 +1,7 @@
 /*
  * pkcs11_key.c - key objects on a token: finding the one a URI names,
  * reading attributes, and turning an EC public key object into an
- * EVP_PKEY.
+ * EVP_PKEY (EdDSA keys are handed to pkcs11_eddsa.c).
  *
  * What the token returns is not trusted to be well formed: attribute
  * sizes are bounded before anything is allocated, CKA_EC_PARAMS must be
@@ -326,6 +326,16 @@ check_ec(struct pal_p11_session *s, CK_OBJECT_HANDLE obj,
 	return rc;
 }
 
+/* 1 when the key is an EdDSA key (pkcs11_eddsa.c reads those). */
+static int
+is_eddsa(struct pal_p11_session *s, CK_OBJECT_HANDLE obj)
+{
+	CK_ULONG kt;
+
+	return pal_p11_attr_ulong(s, obj, CKA_KEY_TYPE, &kt, NULL) == 0 &&
+		kt == CKK_EC_EDWARDS;
+}
+
 int
 pal_p11_public_key(struct pal_p11_session *s, CK_OBJECT_HANDLE pub,
 		   EVP_PKEY **out, struct pal_err *err)
@@ -335,6 +345,8 @@ pal_p11_public_key(struct pal_p11_session *s, CK_OBJECT_HANDLE pub,
 	int rc;
 
 	*out = NULL;
+	if (is_eddsa(s, pub))
+		return pal_p11_ed25519_public(s, pub, out, err);
 	if ((rc = check_ec(s, pub, err)) == 0 &&
 	    (rc = pal_p11_attr(s, pub, CKA_EC_PARAMS, &params, &plen,
 			       err)) == 0 &&
@@ -382,13 +394,12 @@ public_from_info(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 	return 0;
 }
 
-/* Finds the public key object paired with priv by CKA_ID, else label. */
-static int
-find_pair(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
-	  CK_OBJECT_HANDLE *pub, int *count, struct pal_err *err)
+int
+pal_p11_find_pair(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
+		  CK_KEY_TYPE kt, CK_OBJECT_HANDLE *pub, int *count,
+		  struct pal_err *err)
 {
 	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-	CK_KEY_TYPE kt = CKK_EC;
 	CK_ATTRIBUTE t[3];
 	uint8_t *v = NULL;
 	size_t n = 0;
@@ -445,12 +456,15 @@ pal_p11_public_of(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 	int count, rc;
 
 	*out = NULL;
+	if (is_eddsa(s, priv))
+		return pal_p11_ed25519_public_of(s, priv, out, err);
 	if ((rc = check_ec(s, priv, err)) < 0 ||
 	    (rc = pal_p11_attr(s, priv, CKA_EC_PARAMS, &params, &plen,
 			       err)) < 0)
 		goto out;
 	if ((rc = curve_of(params, plen, &c, err)) < 0 ||
-	    (rc = find_pair(s, priv, &pub, &count, err)) < 0)
+	    (rc = pal_p11_find_pair(s, priv, CKK_EC, &pub, &count,
+				    err)) < 0)
 		goto out;
 	if (count == 0)
 		rc = public_from_info(s, priv, c, out, err);

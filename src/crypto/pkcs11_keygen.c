@@ -1,5 +1,5 @@
 /*
- * pkcs11_keygen.c - generating an ECDSA key pair on a token.
+ * pkcs11_keygen.c - generating an ECDSA or Ed25519 key pair on a token.
  *
  * The private key is made to stay where it is born: a token object,
  * private, sensitive, never extractable, and usable for signing only (no
@@ -23,28 +23,38 @@
 static const struct {
 	const char *name;
 	int nid;
+	CK_MECHANISM_TYPE mech;
 } curves[] = {
-	{ "P-256", NID_X9_62_prime256v1 },
-	{ "P-384", NID_secp384r1 },
-	{ "P-521", NID_secp521r1 },
+	{ "P-256", NID_X9_62_prime256v1, CKM_EC_KEY_PAIR_GEN },
+	{ "P-384", NID_secp384r1, CKM_EC_KEY_PAIR_GEN },
+	{ "P-521", NID_secp521r1, CKM_EC_KEY_PAIR_GEN },
+	/* CKA_EC_PARAMS is the RFC 8410 OID, as PKCS#11 3.0 allows. */
+	{ "Ed25519", NID_ED25519, CKM_EC_EDWARDS_KEY_PAIR_GEN },
 };
 
-/* The DER OID of a curve name, as CKA_EC_PARAMS holds it. */
+/*
+ * The DER OID of a curve name, as CKA_EC_PARAMS holds it, and the
+ * mechanism that makes a key pair on it.
+ */
 static int
 curve_params(const char *curve, uint8_t **der, size_t *len,
-	     struct pal_err *err)
+	     CK_MECHANISM_TYPE *mech, struct pal_err *err)
 {
 	ASN1_OBJECT *oid = NULL;
 	unsigned char *p = NULL;
 	size_t i;
 	int n;
 
-	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (curve != NULL && strcmp(curve, curves[i].name) == 0)
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		if (curve != NULL && strcmp(curve, curves[i].name) == 0) {
 			oid = OBJ_nid2obj(curves[i].nid);
+			*mech = curves[i].mech;
+		}
+	}
 	if (oid == NULL)
 		return pal_err_set(err, PAL_ERR_INVALID,
-				   "curve must be P-256, P-384 or P-521");
+				   "curve must be P-256, P-384 or P-521 "
+				   "(ECDSA), or Ed25519");
 	if ((n = i2d_ASN1_OBJECT(oid, &p)) <= 0) {
 		ERR_clear_error();
 		return pal_err_set(err, PAL_ERR_CRYPTO,
@@ -71,6 +81,7 @@ check_unused(struct pal_p11_session *s, CK_ATTRIBUTE *a, const char *what,
 }
 
 struct pair {
+	CK_MECHANISM_TYPE mech;
 	CK_ATTRIBUTE label;	/* type 0 when the URI gives none */
 	CK_ATTRIBUTE id;
 	CK_ATTRIBUTE params;
@@ -80,7 +91,7 @@ static int
 generate(struct pal_p11_session *s, const struct pair *k,
 	 CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv, struct pal_err *err)
 {
-	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM mech = { k->mech, NULL, 0 };
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ATTRIBUTE pubt[6] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
@@ -158,7 +169,7 @@ pal_p11_keygen(const char *uri, const char *curve, EVP_PKEY **pub,
 	if (pub != NULL)
 		*pub = NULL;
 	memset(&k, 0, sizeof(k));
-	if ((rc = curve_params(curve, &params, &plen, err)) < 0 ||
+	if ((rc = curve_params(curve, &params, &plen, &k.mech, err)) < 0 ||
 	    (rc = pal_p11_uri_parse(uri, strlen(uri), &u, err)) < 0)
 		goto out;
 	if (u->object == NULL && u->id == NULL) {

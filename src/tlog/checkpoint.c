@@ -1,6 +1,7 @@
 /*
  * checkpoint.c - the text of a transparency log checkpoint
- * (c2sp.org/tlog-checkpoint): origin, tree size, root hash, extensions.
+ * (c2sp.org/tlog-checkpoint): origin, tree size, root hash, extensions;
+ * parsed, and formatted for signing.
  *
  * Call only on the text of a note whose signature verified; the parse is
  * strict anyway, since a size or root that could be read two ways would
@@ -12,6 +13,7 @@
 #include "palisade/cursor.h"
 #include "palisade/encoding.h"
 #include "palisade/note.h"
+#include "palisade/text.h"
 
 /* Decimal without sign or leading zeros (except "0"), at most 2^64 - 1. */
 static int
@@ -140,4 +142,71 @@ pal_checkpoint_free(struct pal_checkpoint *c)
 	free(c->ext);
 	free(c->origin);
 	free(c);
+}
+
+/* A line of checkpoint text: non-empty UTF-8, no control character. */
+static int
+check_line(const char *what, const char *s, struct pal_err *err)
+{
+	size_t n = strnlen(s, PAL_NOTE_MAX_LEN + 1);
+
+	if (n == 0 || n > PAL_NOTE_MAX_LEN)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "checkpoint: %s is empty or too long", what);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return pal_err_set(err, PAL_ERR_INVALID,
+					   "checkpoint: %s has a control "
+					   "character", what);
+	if (!pal_utf8_valid(s, n))
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "checkpoint: %s is not UTF-8", what);
+	return 0;
+}
+
+static int
+format_lines(const char *origin, uint64_t size,
+	     const uint8_t root[PAL_MERKLE_HASH_LEN], const char *const *ext,
+	     size_t n_ext, struct pal_buf *b)
+{
+	int rc;
+
+	if ((rc = pal_buf_printf(b, "%s\n%llu\n", origin,
+				 (unsigned long long)size)) < 0 ||
+	    (rc = pal_base64_encode(root, PAL_MERKLE_HASH_LEN, b)) < 0 ||
+	    (rc = pal_buf_putc(b, '\n')) < 0)
+		return rc;
+	for (size_t i = 0; i < n_ext; i++)
+		if ((rc = pal_buf_puts(b, ext[i])) < 0 ||
+		    (rc = pal_buf_putc(b, '\n')) < 0)
+			return rc;
+	return 0;
+}
+
+int
+pal_checkpoint_format(const char *origin, uint64_t size,
+		      const uint8_t root[PAL_MERKLE_HASH_LEN],
+		      const char *const *ext, size_t n_ext,
+		      struct pal_buf *out, struct pal_err *err)
+{
+	struct pal_buf b;
+	int rc;
+
+	if ((rc = check_line("origin", origin, err)) < 0)
+		return rc;
+	if (n_ext > PAL_CHECKPOINT_MAX_EXT)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "checkpoint: more than %d extension lines",
+				   PAL_CHECKPOINT_MAX_EXT);
+	for (size_t i = 0; i < n_ext; i++)
+		if ((rc = check_line("extension line", ext[i], err)) < 0)
+			return rc;
+	pal_buf_init(&b, PAL_NOTE_MAX_LEN);
+	if ((rc = format_lines(origin, size, root, ext, n_ext, &b)) < 0)
+		rc = pal_err_set(err, rc, "checkpoint: text too large");
+	else if ((rc = pal_buf_append(out, b.p, b.len)) < 0)
+		rc = pal_err_set(err, rc, "checkpoint of %zu bytes does not "
+				 "fit the output", b.len);
+	pal_buf_free(&b);
+	return rc;
 }

@@ -15,6 +15,7 @@
 #include "palisade/cursor.h"
 #include "palisade/encoding.h"
 #include "palisade/note.h"
+#include "note_int.h"
 
 /* The em dash (U+2014) and space that open every signature line. */
 static const uint8_t sig_prefix[] = { 0xe2, 0x80, 0x94, ' ' };
@@ -85,8 +86,8 @@ check_chars(const uint8_t *msg, size_t len, struct pal_err *err)
 	return 0;
 }
 
-static int
-check_name(const uint8_t *p, size_t n, struct pal_err *err)
+int
+pal_note_check_name(const uint8_t *p, size_t n, struct pal_err *err)
 {
 	struct pal_cur c;
 	uint32_t cp;
@@ -96,10 +97,12 @@ check_name(const uint8_t *p, size_t n, struct pal_err *err)
 				   "signed note: key name of %zu bytes", n);
 	pal_cur_init(&c, p, n);
 	while (pal_cur_left(&c) > 0) {
-		if (utf8_next(&c, &cp) < 0 || is_space(cp) || cp == '+')
+		if (utf8_next(&c, &cp) < 0 || is_space(cp) || cp == '+' ||
+		    cp < 0x20)
 			return pal_err_set(err, PAL_ERR_FORMAT,
 					   "signed note: key name with a "
-					   "space or '+'");
+					   "space, '+', a control character "
+					   "or invalid UTF-8");
 	}
 	return 0;
 }
@@ -127,7 +130,7 @@ parse_sig_line(const uint8_t *line, size_t n, struct pal_note_sig *s,
 				   "signed note: signature line without a "
 				   "signature");
 	size_t name_len = (size_t)(sp - (line + c.off));
-	int rc = check_name(line + c.off, name_len, err);
+	int rc = pal_note_check_name(line + c.off, name_len, err);
 	if (rc < 0)
 		return rc;
 	if (pal_cur_bytes(&c, name_len + 1, &p) < 0)

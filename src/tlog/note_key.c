@@ -13,6 +13,7 @@
 
 #include "palisade/encoding.h"
 #include "palisade/note.h"
+#include "note_int.h"
 
 #define VKEY_MAX 4096
 
@@ -23,19 +24,19 @@ id_of_digest(const uint8_t d[32])
 		(uint32_t)d[2] << 8 | d[3];
 }
 
-/* SHA-256(name || "\n" || 0x01 || key)[:4] for an Ed25519 key. */
-static int
-ed25519_id(const char *name, const uint8_t pub[32], uint32_t *id)
+int
+pal_note_key_id(const char *name, uint8_t type, const uint8_t *key,
+		size_t key_len, uint32_t *id)
 {
 	uint8_t d[32];
 	unsigned int dl = 0;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	static const uint8_t sep[2] = { '\n', PAL_NOTE_ED25519 };
+	const uint8_t sep[2] = { '\n', type };
 	int ok = md != NULL &&
 		EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
 		EVP_DigestUpdate(md, name, strlen(name)) == 1 &&
 		EVP_DigestUpdate(md, sep, 2) == 1 &&
-		EVP_DigestUpdate(md, pub, 32) == 1 &&
+		EVP_DigestUpdate(md, key, key_len) == 1 &&
 		EVP_DigestFinal_ex(md, d, &dl) == 1;
 	EVP_MD_CTX_free(md);
 	if (!ok)
@@ -108,7 +109,8 @@ pal_note_verifier_from_key(const char *name, EVP_PKEY *key,
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
 		type = PAL_NOTE_ED25519;
 		rc = EVP_PKEY_get_raw_public_key(key, pub, &pub_len) == 1 &&
-			pub_len == 32 ? ed25519_id(name, pub, &id) :
+			pub_len == 32 ?
+			pal_note_key_id(name, type, pub, 32, &id) :
 			PAL_ERR_CRYPTO;
 	} else if (ec_curve_ok(key)) {
 		type = PAL_NOTE_ECDSA;
