@@ -23,5 +23,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif

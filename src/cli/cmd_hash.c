@@ -115,7 +115,18 @@ cmd_hash(int argc, char **argv)
 		rc = print_json(m, hex);
 	else if (rc == 0)
 		print_text(m, hex);
+	if (rc == 0 && o.log != NULL) {
+		json_t *d = json_pack("{s:s, s:I}", "model", argv[optind],
+				      "resources", (json_int_t)m->n_res);
+		char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		if (model_log(&o, "hash", "model.hash", hex, dj) < 0)
+			rc = -2;
+		free(dj);
+		json_decref(d);
+	}
 	pal_manifest_free(m);
+	if (rc == -2)
+		return CLI_ERROR;
 	if (rc != 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "palisade hash: cannot write the manifest\n");
 		return CLI_ERROR;

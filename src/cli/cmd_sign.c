@@ -97,6 +97,21 @@ sign_model(const char *model, struct model_opts *o, const char *key,
 			json_decref(j);
 		}
 	}
+	if (rc == 0) {
+		uint8_t root[32];
+		char hex[65] = "";
+		json_t *d = NULL;
+		char *dj = NULL;
+		if (pal_manifest_root_digest(m, root) == 0)
+			pal_hex_encode(root, sizeof(root), hex);
+		d = json_pack("{s:s, s:s, s:I}", "model", model, "bundle",
+			      out, "resources", (json_int_t)m->n_res);
+		dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		if (model_log(o, "sign", "model.sign", hex, dj) < 0)
+			rc = -1;
+		free(dj);
+		json_decref(d);
+	}
 	pal_manifest_free(m);
 	pal_signer_free(signer);
 	pal_buf_free(&bundle);

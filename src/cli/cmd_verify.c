@@ -223,6 +223,34 @@ exit_code(int rc)
 		rc == PAL_ERR_LIMIT ? CLI_FINDING : CLI_ERROR;
 }
 
+/* With --log: what was verified, by whom it was signed, and the verdict. */
+static int
+log_outcome(const struct model_opts *o, const struct pal_verify_opts *v,
+	    const struct pal_verify_report *r, int rc,
+	    const struct pal_err *err)
+{
+	if (o->log == NULL)
+		return 0;
+	uint8_t root[32];
+	char hex[65] = "";
+	const struct pal_manifest *m = r->want ? r->want : NULL;
+	if (m != NULL && pal_manifest_root_digest(m, root) == 0)
+		pal_hex_encode(root, sizeof(root), hex);
+	json_t *d = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s?, s:I}",
+			      "model", v->model, "bundle", v->signature,
+			      "verified", rc == 0,
+			      "method", pal_oms_method_name(r->method),
+			      "signer", r->signer,
+			      "error", rc == 0 ? NULL : err->msg,
+			      "differences", (json_int_t)r->n_diffs);
+	char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	int lrc = model_log(o, "verify", rc == 0 ? "model.verify" :
+			    "model.verify-failed", hex[0] ? hex : NULL, dj);
+	free(dj);
+	json_decref(d);
+	return lrc;
+}
+
 static int
 parse_args(int argc, char **argv, struct model_opts *o, struct trust *t,
 	   struct pal_verify_opts *v)
@@ -329,6 +357,8 @@ cmd_verify(int argc, char **argv)
 		print_json(&v, &r, rc, &err);
 	else
 		print_text(&v, &r, rc, &err);
+	if (log_outcome(&o, &v, &r, rc, &err) < 0 && rc == 0)
+		rc = PAL_ERR_IO;
 	pal_verify_report_free(&r);
 	free_trust(&t, &v);
 	return exit_code(rc);

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "hash", cmd_hash, "print the signing manifest of a model" },
 	{ "sign", cmd_sign, "sign a model (OpenSSF model signing)" },
 	{ "verify", cmd_verify, "verify a model against its signature" },
+	{ "log", cmd_log, "the tamper-evident transparency log" },
 };
 
 static void

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "model_opts.h"
+#include "palisade/tlog.h"
 
 static int
 parse_u64(const char *s, unsigned long long max, unsigned long long *out)
@@ -62,6 +64,32 @@ model_opt(struct model_opts *o, int c, const char *arg, const char *cmd)
 	case OPT_JSON:
 		o->json = 1;
 		return 0;
+	case OPT_LOG:
+		o->log = arg;
+		return 0;
 	}
 	return 1;
+}
+
+int
+model_log(const struct model_opts *o, const char *cmd, const char *type,
+	  const char *root_hex, const char *details_json)
+{
+	if (o->log == NULL)
+		return 0;
+	char subject[80];
+	if (root_hex != NULL)
+		snprintf(subject, sizeof(subject), "sha256:%s", root_hex);
+	struct pal_err err = { 0 };
+	uint64_t index;
+	if (pal_log_record(o->log, type, "cli", root_hex ? subject : NULL,
+			   details_json, &index, &err) < 0) {
+		fprintf(stderr, "palisade %s: log: ", cmd);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
+		return -1;
+	}
+	fprintf(stderr, "palisade %s: logged as entry %llu of %s\n", cmd,
+		(unsigned long long)index, o->log);
+	return 0;
 }

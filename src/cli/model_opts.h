@@ -15,12 +15,13 @@ struct model_opts {
 	struct pal_manifest_opts m;
 	const char *ignore[MODEL_OPTS_MAX_IGNORE];
 	int json;
+	const char *log;		/* --log DIR: record the outcome */
 };
 
 /* getopt_long values of the shared options (above any short option). */
 enum {
 	OPT_HASH = 0x100, OPT_SHARD, OPT_SYMLINKS, OPT_IGNORE, OPT_THREADS,
-	OPT_JSON,
+	OPT_JSON, OPT_LOG,
 };
 
 #define MODEL_LONG_OPTIONS \
@@ -29,7 +30,16 @@ enum {
 	{ "allow-symlinks", no_argument, NULL, OPT_SYMLINKS }, \
 	{ "ignore-path", required_argument, NULL, OPT_IGNORE }, \
 	{ "threads", required_argument, NULL, OPT_THREADS }, \
-	{ "json", no_argument, NULL, OPT_JSON }
+	{ "json", no_argument, NULL, OPT_JSON }, \
+	{ "log", required_argument, NULL, OPT_LOG }
+
+/*
+ * Records an outcome in the log at o->log (when set): type, the model's
+ * root digest as subject (may be NULL), details as a JSON object.
+ * Prints the entry's index to stderr; returns 0 or -1 after a message.
+ */
+int model_log(const struct model_opts *o, const char *cmd, const char *type,
+	      const char *root_hex, const char *details_json);
 
 /* Handles one shared option; 0 when used, -1 on a bad value, 1 if not ours. */
 int model_opt(struct model_opts *o, int c, const char *arg, const char *cmd);
@@ -40,6 +50,7 @@ int model_opt(struct model_opts *o, int c, const char *arg, const char *cmd);
 	"  --allow-symlinks    follow symlinks that stay inside the model\n" \
 	"  --ignore-path P     leave P (relative to the model) out; repeatable\n" \
 	"  --threads N         hashing threads (default: one per CPU)\n" \
-	"  --json              machine-readable output\n"
+	"  --json              machine-readable output\n" \
+	"  --log DIR           record the outcome in the transparency log DIR\n"
 
 #endif

@@ -1,0 +1,143 @@
+/*
+ * tlog.h - Palisade's append-only transparency log (docs/tlog.md).
+ *
+ * A log lives in a directory:
+ *
+ *	checkpoint		the latest signed checkpoint (C2SP)
+ *	checkpoints/<size>	every checkpoint ever published, write-once
+ *	tile/...		hash tiles and entry bundles (C2SP tlog-tiles)
+ *	journal			entries made durable but not yet in tiles
+ *	lock			held (flock) by the one writer
+ *
+ * An append is acknowledged once its entry is in the journal and the
+ * journal is fdatasync'd; appends from many threads share one fdatasync
+ * (group commit).  Publishing moves journaled entries into write-once
+ * tiles and bundles and signs a new checkpoint; only then are they
+ * visible to readers.  Opening a log for writing finishes any publication
+ * a crash interrupted, so a crash at any instant loses no acknowledged
+ * entry and leaves a log that verifies.
+ */
+#ifndef PALISADE_TLOG_H
+#define PALISADE_TLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "palisade/buf.h"
+#include "palisade/error.h"
+#include "palisade/merkle.h"
+
+/*
+ * Turns checkpoint text into a signed note (text, blank line, signature
+ * lines) appended to note.
+ */
+struct pal_log_signer {
+	int (*sign)(void *ctx, const uint8_t *text, size_t len,
+		    struct pal_buf *note, struct pal_err *err);
+	void *ctx;
+};
+
+struct pal_log;
+
+/*
+ * Creates an empty log in dir (created if missing, must be empty) for
+ * origin, and publishes its first checkpoint (size 0).
+ */
+int pal_log_create(const char *dir, const char *origin,
+		   const struct pal_log_signer *signer, struct pal_err *err);
+
+/*
+ * Opens a log to append to it: takes the writer's lock (PAL_ERR_BUSY-like
+ * PAL_ERR_SYSTEM naming the lock when another process holds it), checks
+ * the tiles' right edge against the checkpoint, and publishes whatever a
+ * crash left in the journal.
+ */
+int pal_log_open(const char *dir, const struct pal_log_signer *signer,
+		 struct pal_log **out, struct pal_err *err);
+
+/*
+ * Appends one entry (1..PAL_ENTRY_MAX bytes); returns once it is durable,
+ * with its index.  Safe to call from many threads at once.
+ */
+int pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
+		   uint64_t *index, struct pal_err *err);
+
+/* Moves every durable entry into tiles and signs a checkpoint. */
+int pal_log_publish(struct pal_log *l, struct pal_err *err);
+
+/* Entries durable so far, and entries published so far. */
+uint64_t pal_log_durable_size(struct pal_log *l);
+uint64_t pal_log_published_size(struct pal_log *l);
+
+/* Publishes what is pending, releases the lock and frees l. */
+int pal_log_close(struct pal_log *l, struct pal_err *err);
+
+/* The origin line of the published checkpoint in dir (caller frees). */
+int pal_log_origin(const char *dir, char **origin, struct pal_err *err);
+
+/* Reads entry index of the published log into *out (caller frees). */
+int pal_log_get(const char *dir, uint64_t index, uint8_t **out, size_t *len,
+		struct pal_err *err);
+
+/* ---- the log's key (log_key.c) ---- */
+
+struct pal_note_signer;
+
+/*
+ * Creates a log in dir with a new Ed25519 key named origin: in a 0600
+ * file dir/log.key, or, when pkcs11_uri is not NULL, the token key it
+ * names (dir/log.key-uri records the URI; the PIN is not stored).  Writes
+ * the verifier key to dir/log.vkey and publishes the empty checkpoint.
+ */
+int pal_log_init(const char *dir, const char *origin, const char *pkcs11_uri,
+		 struct pal_err *err);
+
+/* Loads the signer of the log in dir (caller frees). */
+int pal_log_key_load(const char *dir, struct pal_note_signer **out,
+		     struct pal_err *err);
+
+/* A pal_log_signer that signs with s (borrowed). */
+struct pal_log_signer pal_log_note_signer(struct pal_note_signer *s);
+
+/* Opens the log in dir for appends with its own key. */
+int pal_log_open_dir(const char *dir, struct pal_log **out,
+		     struct pal_err *err);
+
+/* ---- verification (log_verify.c) ---- */
+
+struct pal_log_verify_report {
+	uint64_t size;			/* entries in the latest checkpoint */
+	uint64_t checkpoints;		/* historical checkpoints checked */
+	char origin[256];
+};
+
+/*
+ * Recomputes the whole tree of the log in dir from its entry bundles and
+ * checks: every stored tile is what the entries hash to; the latest
+ * checkpoint and every checkpoint in checkpoints/ carry a valid signature
+ * by vkey (the text of a verifier key; NULL: dir/log.vkey) and the root
+ * of the tree at their size.  Any difference is PAL_ERR_VERIFY naming it.
+ */
+int pal_log_verify(const char *dir, const char *vkey,
+		   struct pal_log_verify_report *r, struct pal_err *err);
+
+/* ---- entries (entry.c) ---- */
+
+/*
+ * The entry format every component writes: one JSON object
+ *	{"type": ..., "time": RFC 3339 UTC, "actor": ...,
+ *	 "subject": "sha256:<hex>" or omitted, "details": {...}}
+ * type and actor are short identifiers; details_json is a JSON object
+ * (NULL for {}).  Appends it to the log in dir, publishes, and returns
+ * its index.
+ */
+int pal_log_record(const char *dir, const char *type, const char *actor,
+		   const char *subject, const char *details_json,
+		   uint64_t *index, struct pal_err *err);
+
+/* Builds such an entry without appending it (out: caller frees). */
+int pal_log_entry_build(const char *type, const char *actor,
+			const char *subject, const char *details_json,
+			int64_t unix_time, char **out, struct pal_err *err);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * journal.c - the log's write-ahead journal.
+ *
+ * "PALJ1\n", the index of the first record (8 bytes, big-endian), then
+ * records: length (4 bytes, big-endian), CRC-32 of length and data, data.
+ * A record is acknowledged only after the fdatasync that follows its
+ * write, so a record cut short or with a bad checksum at the end of the
+ * file was never acknowledged and is dropped; one anywhere else means the
+ * file was damaged, and opening fails rather than guess.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "tlog_int.h"
+
+#define MAGIC "PALJ1\n"
+#define HEADER (6 + 8)
+#define JOURNAL_MAX (1ULL << 34)	/* 16 GiB of unpublished entries */
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t
+record_crc(const uint8_t len[4], const uint8_t *data, size_t n)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+	c = crc32(c, len, 4);
+	return (uint32_t)crc32(c, data, (uInt)n);
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+create(int dirfd, const char *name, uint64_t base, struct pal_err *err)
+{
+	uint8_t h[HEADER];
+	memcpy(h, MAGIC, 6);
+	put_be(h + 6, base, 8);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				   strerror(errno));
+	int rc = write_all(fd, h, sizeof(h)) == 0 && fsync(fd) == 0 ? 0 :
+		pal_err_set(err, PAL_ERR_IO, "journal: %s", strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Reads the whole file; journals are bounded by JOURNAL_MAX. */
+static int
+slurp(int fd, uint8_t **out, size_t *len, struct pal_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				   strerror(errno));
+	if ((uint64_t)st.st_size > JOURNAL_MAX)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "journal larger than %llu bytes: publish "
+				   "more often", (unsigned long long)JOURNAL_MAX);
+	uint8_t *p = malloc((size_t)st.st_size + 1);
+	size_t have = 0;
+	if (p == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	while (have < (size_t)st.st_size) {
+		ssize_t n = pread(fd, p + have, (size_t)st.st_size - have,
+				  (off_t)have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(p);
+			return pal_err_set(err, PAL_ERR_IO, "journal: short "
+					   "read");
+		}
+		have += (size_t)n;
+	}
+	*out = p;
+	*len = have;
+	return 0;
+}
+
+static int
+push(struct jentry **v, size_t *n, size_t *cap, const uint8_t *p,
+     size_t len, struct pal_err *err)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct jentry *nv = realloc(*v, c * sizeof(*nv));
+		if (nv == NULL)
+			return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+		*v = nv;
+		*cap = c;
+	}
+	uint8_t *d = malloc(len);
+	if (d == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	memcpy(d, p, len);
+	(*v)[(*n)++] = (struct jentry){ d, len };
+	return 0;
+}
+
+/* Parses records; *good is the offset after the last whole one. */
+static int
+parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
+      size_t *good, struct pal_err *err)
+{
+	size_t cap = 0, off = HEADER;
+	*good = HEADER;
+	while (off < len) {
+		if (len - off < 8)
+			break;			/* torn header */
+		uint64_t rl = get_be(p + off, 4);
+		if (rl == 0 || rl > PAL_ENTRY_MAX) {
+			if (len - off <= 8 + PAL_ENTRY_MAX)
+				break;		/* torn garbage at the end */
+			return pal_err_set(err, PAL_ERR_FORMAT,
+					   "journal damaged at byte %zu: bad "
+					   "record length", off);
+		}
+		if (len - off - 8 < rl)
+			break;			/* torn data */
+		if (record_crc(p + off, p + off + 8, rl) != get_be(p + off + 4,
+								    4)) {
+			if (off + 8 + rl == len)
+				break;		/* last record, torn */
+			return pal_err_set(err, PAL_ERR_FORMAT,
+					   "journal damaged at byte %zu: "
+					   "checksum mismatch", off);
+		}
+		int rc = push(v, n, &cap, p + off + 8, rl, err);
+		if (rc < 0)
+			return rc;
+		off += 8 + rl;
+		*good = off;
+	}
+	return 0;
+}
+
+int
+journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
+	     struct jentry **entries, size_t *n, struct pal_err *err)
+{
+	*entries = NULL;
+	*n = 0;
+	j->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0 && errno == ENOENT) {
+		int rc = create(dirfd, name, base, err);
+		if (rc < 0)
+			return rc;
+		j->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
+	}
+	if (j->fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				   strerror(errno));
+	uint8_t *p = NULL;
+	size_t len = 0, good = 0;
+	int rc = slurp(j->fd, &p, &len, err);
+	if (rc == 0 && (len < HEADER || memcmp(p, MAGIC, 6) != 0))
+		rc = pal_err_set(err, PAL_ERR_FORMAT,
+				 "journal: not a Palisade journal");
+	if (rc == 0)
+		rc = parse(p, len, entries, n, &good, err);
+	if (rc == 0 && good < len && ftruncate(j->fd, (off_t)good) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				 strerror(errno));
+	if (rc == 0) {
+		j->base = get_be(p + 6, 8);
+		j->count = *n;
+		j->end = good;
+	}
+	free(p);
+	if (rc < 0) {
+		for (size_t i = 0; i < *n; i++)
+			free((*entries)[i].data);
+		free(*entries);
+		*entries = NULL;
+		*n = 0;
+		close(j->fd);
+		j->fd = -1;
+	}
+	return rc;
+}
+
+int
+journal_append(struct journal *j, const struct jentry *e, size_t n,
+	       struct pal_err *err)
+{
+	/* The batch is laid out in one buffer and written with one call. */
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += 8 + e[i].len;
+	uint8_t *buf = malloc(bytes ? bytes : 1), *p = buf;
+	if (buf == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		put_be(p, e[i].len, 4);
+		put_be(p + 4, record_crc(p, e[i].data, e[i].len), 4);
+		memcpy(p + 8, e[i].data, e[i].len);
+		p += 8 + e[i].len;
+	}
+	int rc = 0;
+	size_t done = 0;
+	while (rc == 0 && done < bytes) {
+		ssize_t w = pwrite(j->fd, buf + done, bytes - done,
+				   (off_t)(j->end + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+					 w < 0 ? strerror(errno) :
+					 "short write");
+		else
+			done += (size_t)w;
+	}
+	free(buf);
+	if (rc == 0 && fdatasync(j->fd) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: fdatasync: %s",
+				 strerror(errno));
+	if (rc < 0) {
+		/* Cut what was not acknowledged so later records stay whole. */
+		if (ftruncate(j->fd, (off_t)j->end) != 0)
+			return rc;	/* reported already */
+		return rc;
+	}
+	j->end += bytes;
+	j->count += n;
+	return 0;
+}
+
+int
+journal_reset(int dirfd, struct journal *j, uint64_t base,
+	      struct pal_err *err)
+{
+	int rc = create(dirfd, "journal.new", base, err);
+	if (rc == 0 && renameat(dirfd, "journal.new", dirfd, "journal") != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				 strerror(errno));
+	if (rc == 0 && fsync(dirfd) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				 strerror(errno));
+	if (rc < 0)
+		return rc;
+	int fd = openat(dirfd, "journal", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				   strerror(errno));
+	close(j->fd);
+	j->fd = fd;
+	j->base = base;
+	j->count = 0;
+	j->end = HEADER;
+	return 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+}

@@ -1,0 +1,80 @@
+#!/bin/bash
+# log.sh - palisade log end to end: create, append, read, verify, record
+# what hash/sign/verify did, and catch every kind of tampering.
+. "$(dirname "$0")/common.bash"
+
+L=$TMP/log
+expect_exit 0 "init" -- "$PALISADE" log init "$L" --origin palisade.test/e2e
+expect_exit 2 "init twice is refused" -- \
+	"$PALISADE" log init "$L" --origin palisade.test/e2e
+[ "$(stat -c %a "$L/log.key")" = 600 ] && pass || fail "log.key is not 0600"
+expect_exit 0 "verify the empty log" -- "$PALISADE" log verify "$L"
+
+for i in $(seq 0 299); do
+	printf 'entry %d\n' "$i" | "$PALISADE" log append "$L" >"$TMP/idx" ||
+		{ fail "append $i"; break; }
+	[ "$(cat "$TMP/idx")" = "$i" ] || { fail "append $i got $(cat "$TMP/idx")"; break; }
+done
+pass
+printf 'from a file' > "$TMP/e"
+expect_exit 0 "append a file" -- "$PALISADE" log append "$L" "$TMP/e"
+expect_grep '^300$' "$TMP/out" "the file's index"
+expect_exit 0 "get" -- "$PALISADE" log get "$L" --index 257
+expect_grep '^entry 257$' "$TMP/out" "entry 257 reads back"
+expect_exit 0 "get the last" -- "$PALISADE" log get "$L" --index 300
+expect_grep '^from a file$' "$TMP/out" "entry 300 reads back"
+expect_exit 2 "get past the end" -- "$PALISADE" log get "$L" --index 301
+expect_exit 0 "checkpoint" -- "$PALISADE" log checkpoint "$L"
+expect_grep '^301$' "$TMP/out" "checkpoint size"
+expect_grep '^— palisade.test/e2e ' "$TMP/out" "checkpoint signed by the log"
+expect_exit 0 "verify" -- "$PALISADE" log verify "$L"
+expect_grep "301 entries, 302 checkpoints" "$TMP/out" "every checkpoint checked"
+expect_exit 0 "verify --json" -- "$PALISADE" log verify --json "$L"
+expect_grep '"verified": true' "$TMP/out" "json verdict"
+head -c 70000 /dev/zero > "$TMP/big"
+expect_exit 2 "an entry over 65535 bytes" -- "$PALISADE" log append "$L" "$TMP/big"
+: > "$TMP/empty"
+expect_exit 2 "an empty entry" -- "$PALISADE" log append "$L" "$TMP/empty"
+
+# Records from the other commands.
+M=$TMP/model
+mkdir -p "$M"
+echo weights > "$M/w.bin"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/k" 2>/dev/null
+openssl pkey -in "$TMP/k" -pubout -out "$TMP/k.pub" 2>/dev/null
+expect_exit 0 "sign --log" -- "$PALISADE" sign "$M" --key "$TMP/k" \
+	-o "$TMP/m.sig" --log "$L"
+expect_grep "logged as entry 301" "$TMP/err" "sign says where it logged"
+expect_exit 0 "verify --log" -- "$PALISADE" verify "$M" --signature \
+	"$TMP/m.sig" --key "$TMP/k.pub" --log "$L"
+echo changed > "$M/w.bin"
+expect_exit 1 "failed verify --log" -- "$PALISADE" verify "$M" \
+	--signature "$TMP/m.sig" --key "$TMP/k.pub" --log "$L"
+expect_exit 0 "get the failed verification" -- "$PALISADE" log get "$L" --index 303
+expect_grep '"type":"model.verify-failed"' "$TMP/out" "the refusal is recorded"
+expect_grep '"subject":"sha256:' "$TMP/out" "with the model's root digest"
+expect_exit 0 "verify after records" -- "$PALISADE" log verify "$L"
+
+# Tampering: each on a fresh copy.
+tamper() {	# tamper NAME PATTERN COMMAND...
+	what=$1 pat=$2; shift 2
+	rm -rf "$TMP/t"; cp -a "$L" "$TMP/t"
+	"$@"
+	expect_exit 1 "tamper: $what" -- "$PALISADE" log verify "$TMP/t"
+	expect_grep "$pat" "$TMP/out" "tamper: $what is named"
+}
+flip() { printf 'X' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+tamper "a leaf hash" "tile/0/000 is not" flip "$TMP/t/tile/0/000" 40
+tamper "an entry" "not consistent\|is not what" flip "$TMP/t/tile/entries/000" 3
+tamper "the partial entry bundle" "root\|not what" \
+	flip "$TMP/t/tile/entries/001.p/48" 3
+tamper "an old checkpoint replaced by another" "holds a checkpoint" \
+	cp "$TMP/t/checkpoints/5" "$TMP/t/checkpoints/6"
+tamper "the checkpoint's signature" "signature\|verif" \
+	sed -i 's/^— palisade.test\/e2e ./— palisade.test\/e2e A/' "$TMP/t/checkpoint"
+# A log whose key is not the one it is checked against.
+"$PALISADE" log init "$TMP/other" --origin palisade.test/e2e >/dev/null
+expect_exit 1 "verify with another log's key" -- "$PALISADE" log verify "$L" \
+	--vkey "$TMP/other/log.vkey"
+
+finish
