@@ -121,6 +121,39 @@ struct pal_log_verify_report {
 int pal_log_verify(const char *dir, const char *vkey,
 		   struct pal_log_verify_report *r, struct pal_err *err);
 
+/* ---- proofs (log_prove.c) ---- */
+
+/*
+ * A c2sp.org/tlog-proof of entry index in the published log of dir at
+ * size (0: the latest checkpoint; else a checkpoint in checkpoints/),
+ * appended to out.  The entry itself travels as the proof's extra data,
+ * so that the proof alone can be checked offline.
+ */
+int pal_log_prove(const char *dir, uint64_t index, uint64_t size,
+		  struct pal_buf *out, struct pal_err *err);
+
+/*
+ * The consistency proof between the published checkpoints of sizes from
+ * and to (0: the latest) of the log in dir: *n hashes into proof (room
+ * for PAL_MERKLE_MAX_PROOF), and both roots.
+ */
+int pal_log_consistency(const char *dir, uint64_t from, uint64_t *to,
+			uint8_t proof[][PAL_MERKLE_HASH_LEN], size_t *n,
+			uint8_t root_from[PAL_MERKLE_HASH_LEN],
+			uint8_t root_to[PAL_MERKLE_HASH_LEN],
+			struct pal_err *err);
+
+/*
+ * Checks a tlog proof offline: the checkpoint is signed by vkey (a
+ * verifier key's text) and the entry (entry, or when NULL the proof's
+ * extra data) is included at the proof's index.  *index and *entry_out
+ * (caller frees; NULL to skip) tell what was proven.
+ */
+int pal_log_verify_proof(const uint8_t *proof, size_t len, const char *vkey,
+			 const uint8_t *entry, size_t entry_len,
+			 uint64_t *index, uint8_t **entry_out,
+			 size_t *entry_out_len, struct pal_err *err);
+
 /* ---- entries (entry.c) ---- */
 
 /*

@@ -6,6 +6,9 @@
  *	palisade log checkpoint DIR
  *	palisade log get DIR --index N
  *	palisade log verify DIR [--vkey FILE]
+ *	palisade log prove DIR --index N [--size M]
+ *	palisade log consistency DIR --from M [--to N]
+ *	palisade log verify-proof PROOF --vkey FILE [--entry FILE]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +21,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "palisade/encoding.h"
 #include "palisade/file.h"
 #include "palisade/tile.h"
 #include "palisade/tlog.h"
@@ -34,7 +38,14 @@ usage(FILE *fp)
 		"checkpoint\n"
 		"  get DIR --index N                      print entry N\n"
 		"  verify DIR [--vkey FILE]               recompute and check "
-		"the whole log\n\n"
+		"the whole log\n"
+		"  prove DIR --index N [--size M]         inclusion proof "
+		"(c2sp.org/tlog-proof)\n"
+		"  consistency DIR --from M [--to N]      consistency proof "
+		"between checkpoints\n"
+		"  verify-proof PROOF --vkey FILE [--entry FILE]\n"
+		"                                         check a proof "
+		"offline\n\n"
 		"Every command takes --json.\n");
 }
 
@@ -59,20 +70,25 @@ parse_index(const char *s, uint64_t *out)
 }
 
 struct opts {
-	const char *origin, *pkcs11, *vkey, *index;
+	const char *origin, *pkcs11, *vkey, *index, *size, *from, *to, *entry;
 	int json;
 };
 
 static int
 parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_ORIGIN = 0x100, O_PKCS11, O_VKEY, O_INDEX, O_JSON };
+	enum { O_ORIGIN = 0x100, O_PKCS11, O_VKEY, O_INDEX, O_JSON, O_SIZE,
+	       O_FROM, O_TO, O_ENTRY };
 	static const struct option longopts[] = {
 		{ "origin", required_argument, NULL, O_ORIGIN },
 		{ "pkcs11", required_argument, NULL, O_PKCS11 },
 		{ "vkey", required_argument, NULL, O_VKEY },
 		{ "index", required_argument, NULL, O_INDEX },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "entry", required_argument, NULL, O_ENTRY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -84,6 +100,10 @@ parse(int argc, char **argv, struct opts *o)
 		case O_VKEY: o->vkey = optarg; break;
 		case O_INDEX: o->index = optarg; break;
 		case O_JSON: o->json = 1; break;
+		case O_SIZE: o->size = optarg; break;
+		case O_FROM: o->from = optarg; break;
+		case O_TO: o->to = optarg; break;
+		case O_ENTRY: o->entry = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -262,6 +282,162 @@ do_verify(const char *dir, const struct opts *o)
 		CLI_ERROR;
 }
 
+/* An optional decimal option: 0 when absent. */
+static int
+opt_u64(const char *cmd, const char *name, const char *s, uint64_t *out)
+{
+	*out = 0;
+	if (s != NULL && parse_index(s, out) < 0) {
+		fprintf(stderr, "palisade log %s: --%s: '%s' is not a "
+			"number\n", cmd, name, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+do_prove(const char *dir, const struct opts *o)
+{
+	uint64_t index, size;
+	if (o->index == NULL || parse_index(o->index, &index) < 0) {
+		fprintf(stderr, "palisade log prove: --index N is required\n");
+		return CLI_ERROR;
+	}
+	if (opt_u64("prove", "size", o->size, &size) < 0)
+		return CLI_ERROR;
+	struct pal_err err = { 0 };
+	struct pal_buf b;
+	pal_buf_init(&b, 1 << 20);
+	int rc = pal_log_prove(dir, index, size, &b, &err);
+	if (rc < 0) {
+		fail("prove", &err);
+	} else if (o->json) {
+		json_t *j = json_pack("{s:I, s:s%}", "index", (json_int_t)index,
+				      "proof", (char *)b.p, b.len);
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(j);
+	} else {
+		fwrite(b.p, 1, b.len, stdout);
+	}
+	pal_buf_free(&b);
+	return rc < 0 ? CLI_ERROR : CLI_OK;
+}
+
+static void
+print_b64(const uint8_t *h, struct pal_buf *b)
+{
+	pal_buf_reset(b);
+	if (pal_base64_encode(h, PAL_MERKLE_HASH_LEN, b) == 0 &&
+	    pal_buf_putc(b, '\0') == 0)
+		fputs((const char *)b->p, stdout);
+}
+
+static int
+do_consistency(const char *dir, const struct opts *o)
+{
+	uint64_t from, to;
+	if (o->from == NULL || opt_u64("consistency", "from", o->from,
+				       &from) < 0 ||
+	    opt_u64("consistency", "to", o->to, &to) < 0) {
+		if (o->from == NULL)
+			fprintf(stderr, "palisade log consistency: --from M "
+				"is required\n");
+		return CLI_ERROR;
+	}
+	uint8_t proof[PAL_MERKLE_MAX_PROOF][PAL_MERKLE_HASH_LEN];
+	uint8_t r1[PAL_MERKLE_HASH_LEN], r2[PAL_MERKLE_HASH_LEN];
+	size_t n = 0;
+	struct pal_err err = { 0 };
+	int rc = pal_log_consistency(dir, from, &to, proof, &n, r1, r2, &err);
+	if (rc < 0) {
+		fail("consistency", &err);
+		return rc == PAL_ERR_VERIFY ? CLI_FINDING : CLI_ERROR;
+	}
+	struct pal_buf b;
+	pal_buf_init(&b, 256);
+	if (o->json) {
+		printf("{\"from\": %" PRIu64 ", \"to\": %" PRIu64
+		       ", \"proof\": [", from, to);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s\"", i ? ", " : "");
+			print_b64(proof[i], &b);
+			putchar('"');
+		}
+		printf("]}\n");
+	} else {
+		/* The sizes and roots, then one proof hash per line. */
+		printf("consistency %" PRIu64 " %" PRIu64 "\nroot %" PRIu64
+		       " ", from, to, from);
+		print_b64(r1, &b);
+		printf("\nroot %" PRIu64 " ", to);
+		print_b64(r2, &b);
+		putchar('\n');
+		for (size_t i = 0; i < n; i++) {
+			print_b64(proof[i], &b);
+			putchar('\n');
+		}
+	}
+	pal_buf_free(&b);
+	return CLI_OK;
+}
+
+static int
+do_verify_proof(const char *file, const struct opts *o)
+{
+	struct pal_err err = { 0 };
+	uint8_t *proof = NULL, *vkey = NULL, *entry = NULL, *got = NULL;
+	size_t plen = 0, vlen = 0, elen = 0, glen = 0;
+	uint64_t index = 0;
+	if (o->vkey == NULL) {
+		fprintf(stderr, "palisade log verify-proof: --vkey FILE is "
+			"required\n");
+		return CLI_ERROR;
+	}
+	int rc = pal_file_read(file, 1 << 21, &proof, &plen, &err);
+	if (rc == 0)
+		rc = pal_file_read(o->vkey, 4096, &vkey, &vlen, &err);
+	while (rc == 0 && vlen > 0 && vkey[vlen - 1] == '\n')
+		vkey[--vlen] = '\0';
+	if (rc == 0 && o->entry != NULL)
+		rc = read_entry(o->entry, &entry, &elen, &err);
+	int ran = rc == 0;
+	if (rc == 0)
+		rc = pal_log_verify_proof(proof, plen, (const char *)vkey,
+					  entry, elen, &index, &got, &glen,
+					  &err);
+	if (rc == 0 && o->json) {
+		json_t *j = json_pack("{s:b, s:I}", "verified", 1, "index",
+				      (json_int_t)index);
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(j);
+	} else if (rc == 0) {
+		printf("verified: entry %" PRIu64 " is in the log: ", index);
+		char *s = malloc(glen + 1);
+		if (s != NULL) {
+			memcpy(s, got, glen);
+			s[glen] = '\0';
+			cli_put_safe(stdout, s);
+			free(s);
+		}
+		putchar('\n');
+	} else if (ran) {
+		fputs("FAILED ", stdout);
+		cli_put_safe(stdout, err.msg);
+		putchar('\n');
+	} else {
+		fail("verify-proof", &err);
+	}
+	free(proof);
+	free(vkey);
+	free(entry);
+	free(got);
+	if (rc == 0)
+		return CLI_OK;
+	return ran ? CLI_FINDING : CLI_ERROR;
+}
+
 int
 cmd_log(int argc, char **argv)
 {
@@ -291,6 +467,12 @@ cmd_log(int argc, char **argv)
 		return do_get(args[0], &o);
 	if (strcmp(cmd, "verify") == 0 && rest == 1)
 		return do_verify(args[0], &o);
+	if (strcmp(cmd, "prove") == 0 && rest == 1)
+		return do_prove(args[0], &o);
+	if (strcmp(cmd, "consistency") == 0 && rest == 1)
+		return do_consistency(args[0], &o);
+	if (strcmp(cmd, "verify-proof") == 0 && rest == 1)
+		return do_verify_proof(args[0], &o);
 	fprintf(stderr, "palisade log: unknown command or arguments: %s\n",
 		cmd);
 	usage(stderr);

@@ -9,6 +9,7 @@ expect_exit 2 "init twice is refused" -- \
 	"$PALISADE" log init "$L" --origin palisade.test/e2e
 [ "$(stat -c %a "$L/log.key")" = 600 ] && pass || fail "log.key is not 0600"
 expect_exit 0 "verify the empty log" -- "$PALISADE" log verify "$L"
+"$PALISADE" log init "$TMP/other" --origin palisade.test/e2e >/dev/null
 
 for i in $(seq 0 299); do
 	printf 'entry %d\n' "$i" | "$PALISADE" log append "$L" >"$TMP/idx" ||
@@ -35,6 +36,34 @@ head -c 70000 /dev/zero > "$TMP/big"
 expect_exit 2 "an entry over 65535 bytes" -- "$PALISADE" log append "$L" "$TMP/big"
 : > "$TMP/empty"
 expect_exit 2 "an empty entry" -- "$PALISADE" log append "$L" "$TMP/empty"
+
+# Proofs.
+expect_exit 0 "prove" -- "$PALISADE" log prove "$L" --index 257
+cp "$TMP/out" "$TMP/proof"
+expect_grep '^c2sp.org/tlog-proof@v1$' "$TMP/proof" "proof header"
+expect_exit 0 "verify-proof offline" -- "$PALISADE" log verify-proof \
+	"$TMP/proof" --vkey "$L/log.vkey"
+expect_grep "entry 257 is in the log: entry 257" "$TMP/out" "proven entry"
+printf 'entry 257\n' > "$TMP/e257"
+expect_exit 0 "verify-proof with the entry given" -- "$PALISADE" log \
+	verify-proof "$TMP/proof" --vkey "$L/log.vkey" --entry "$TMP/e257"
+printf 'entry 258\n' > "$TMP/e258"
+expect_exit 1 "verify-proof with another entry" -- "$PALISADE" log \
+	verify-proof "$TMP/proof" --vkey "$L/log.vkey" --entry "$TMP/e258"
+expect_exit 1 "verify-proof with another log's key" -- "$PALISADE" log \
+	verify-proof "$TMP/proof" --vkey "$TMP/other/log.vkey"
+sed '4s/^./A/' "$TMP/proof" > "$TMP/proof.bad"
+expect_exit 1 "verify-proof of a changed proof hash" -- "$PALISADE" log \
+	verify-proof "$TMP/proof.bad" --vkey "$L/log.vkey"
+expect_exit 0 "prove at an older size" -- "$PALISADE" log prove "$L" \
+	--index 10 --size 100
+expect_grep '^100$' "$TMP/out" "the older checkpoint is used"
+expect_exit 2 "prove past the size" -- "$PALISADE" log prove "$L" \
+	--index 100 --size 100
+expect_exit 0 "consistency" -- "$PALISADE" log consistency "$L" --from 100
+expect_grep '^consistency 100 ' "$TMP/out" "consistency sizes"
+expect_exit 2 "consistency from a size never published" -- "$PALISADE" \
+	log consistency "$L" --from 100000
 
 # Records from the other commands.
 M=$TMP/model
@@ -73,7 +102,6 @@ tamper "an old checkpoint replaced by another" "holds a checkpoint" \
 tamper "the checkpoint's signature" "signature\|verif" \
 	sed -i 's/^— palisade.test\/e2e ./— palisade.test\/e2e A/' "$TMP/t/checkpoint"
 # A log whose key is not the one it is checked against.
-"$PALISADE" log init "$TMP/other" --origin palisade.test/e2e >/dev/null
 expect_exit 1 "verify with another log's key" -- "$PALISADE" log verify "$L" \
 	--vkey "$TMP/other/log.vkey"
 
