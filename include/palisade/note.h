@@ -18,6 +18,9 @@
  *    signature is a DER ECDSA-Sig-Value over SHA-256 of the text.
  * A signature counts only when both its name and key ID match a verifier;
  * others are ignored, as the specification requires.
+ *
+ * Signing notes and the keys that do it: note_sign.h.  Witness
+ * cosignatures and witness policies: cosig.h.
  */
 #ifndef PALISADE_NOTE_H
 #define PALISADE_NOTE_H
