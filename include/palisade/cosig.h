@@ -43,7 +43,7 @@
  * Witness and group names share one namespace, "none" included, and a
  * name is defined once; logs and witnesses may not repeat a key.  The
  * file must be UTF-8 with no control character but tab and newline.
- * Errors name the line ("line 3: group 'g': threshold 4 of 3 members").
+ * Errors name the line ("line 3: threshold 4 of 3 members").
  */
 #ifndef PALISADE_COSIG_H
 #define PALISADE_COSIG_H
