@@ -157,8 +157,11 @@ void pal_tile_dir_set_size(struct pal_tile_dir *d, uint64_t size);
 
 /*
  * Empties the cache and gives it room for n tiles (1 to
- * PAL_TILE_DIR_CACHE_MAX, about 16 KiB each).  A proof touches one tile per level; proofs
- * for random leaves of a large log miss at level 0 whatever the size.
+ * PAL_TILE_DIR_CACHE_MAX, about 16 KiB each).  A proof touches one tile
+ * per level.  Level-0 tiles may fill at most half of a full cache, since
+ * each tile above serves 256 times as many leaves; still, proofs for
+ * random leaves of a large log miss at level 0 whatever the size, and a
+ * miss costs a file read and up to 247 node hashes.
  */
 int pal_tile_dir_set_cache(struct pal_tile_dir *d, size_t n,
 			   struct pal_err *err);

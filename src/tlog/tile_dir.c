@@ -26,39 +26,16 @@
 #include "tile_int.h"
 
 #define HLEN PAL_MERKLE_HASH_LEN
-/* Stored hashes and interior nodes of heights 1..7 of one tile. */
-#define SLOT_NODES (2 * PAL_TILE_WIDTH - 2)
-#define HINTS 1024
-
-struct slot {
-	int level;		/* -1 while the slot is empty */
-	uint64_t n;
-	unsigned w;		/* hashes the tree has in this tile */
-	uint64_t used;		/* the cache clock at the last use */
-	uint64_t done[(SLOT_NODES + 63) / 64];	/* interior nodes computed */
-	uint8_t h[SLOT_NODES][HLEN];
-};
 
 struct pal_tile_dir {
 	int fd;			/* the log directory */
 	uint64_t size;
 	struct tile_hasher hasher;
-	struct slot *slots;
-	size_t n_slots;
-	uint64_t clock;
-	/* Where (level, n) was last found: a guess, checked on use. */
-	uint32_t hint[HINTS];
+	struct tile_cache cache;
 };
 
-/* Index in slot.h of the first node of height h (0..8). */
-static unsigned
-height_offset(unsigned h)
-{
-	return 2 * PAL_TILE_WIDTH - (2 * PAL_TILE_WIDTH >> h);
-}
-
 static int
-node_done(const struct slot *s, unsigned at)
+node_done(const struct tile_slot *s, unsigned at)
 {
 	return (s->done[at / 64] >> (at % 64)) & 1;
 }
@@ -68,9 +45,10 @@ node_done(const struct slot *s, unsigned at)
  * the caller checked that it is complete: (i + 1) << h <= s->w.
  */
 static const uint8_t *
-tile_node(struct pal_tile_dir *d, struct slot *s, unsigned h, unsigned i)
+tile_node(struct pal_tile_dir *d, struct tile_slot *s, unsigned h,
+	  unsigned i)
 {
-	unsigned at = height_offset(h) + i;
+	unsigned at = TILE_SLOT_OFFSET(h) + i;
 
 	if (h == 0 || node_done(s, at))
 		return s->h[at];
@@ -79,47 +57,6 @@ tile_node(struct pal_tile_dir *d, struct slot *s, unsigned h, unsigned i)
 	tile_hasher_node(&d->hasher, l, r, s->h[at]);
 	s->done[at / 64] |= (uint64_t)1 << (at % 64);
 	return s->h[at];
-}
-
-static size_t
-hint_of(int level, uint64_t n)
-{
-	uint64_t x = (n ^ ((uint64_t)level << 58)) * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(x >> 54) % HINTS;
-}
-
-static struct slot *
-cache_find(struct pal_tile_dir *d, int level, uint64_t n, unsigned w)
-{
-	size_t hi = hint_of(level, n), i = d->hint[hi];
-	struct slot *s = i < d->n_slots ? &d->slots[i] : NULL;
-
-	if (s != NULL && s->level == level && s->n == n && s->w == w)
-		return s;
-	for (i = 0; i < d->n_slots; i++) {
-		s = &d->slots[i];
-		if (s->level == level && s->n == n && s->w == w) {
-			d->hint[hi] = (uint32_t)i;
-			return s;
-		}
-	}
-	return NULL;
-}
-
-/* The least recently used slot (an empty one first), emptied. */
-static struct slot *
-cache_victim(struct pal_tile_dir *d, int level, uint64_t n)
-{
-	struct slot *v = &d->slots[0];
-
-	for (size_t i = 1; i < d->n_slots && v->level >= 0; i++)
-		if (d->slots[i].level < 0 || d->slots[i].used < v->used)
-			v = &d->slots[i];
-	v->level = -1;
-	memset(v->done, 0, sizeof(v->done));
-	d->hint[hint_of(level, n)] = (uint32_t)(v - d->slots);
-	return v;
 }
 
 /*
@@ -179,8 +116,8 @@ read_exact(int fd, uint8_t *buf, size_t bytes, const char *path,
  * or the full tile when a partial one is gone.
  */
 static int
-load_tile(struct pal_tile_dir *d, struct slot *s, int level, uint64_t n,
-	  unsigned w, struct pal_err *err)
+load_file(struct pal_tile_dir *d, struct tile_slot *s, int level,
+	  uint64_t n, unsigned w, struct pal_err *err)
 {
 	char path[PAL_TILE_PATH_MAX];
 	unsigned fw = w;
@@ -199,11 +136,26 @@ load_tile(struct pal_tile_dir *d, struct slot *s, int level, uint64_t n,
 		return fd;
 	rc = read_exact(fd, s->h[0], (size_t)fw * HLEN, path, err);
 	close(fd);
-	if (rc < 0)
-		return rc;
-	s->level = level;
-	s->n = n;
-	s->w = w;
+	return rc;
+}
+
+/* Tile (level, n) of width w, from the cache or from its file. */
+static int
+get_tile(struct pal_tile_dir *d, int level, uint64_t n, unsigned w,
+	 struct tile_slot **out, struct pal_err *err)
+{
+	struct tile_slot *s = tile_cache_get(&d->cache, level, n, w);
+	int rc;
+
+	if (s == NULL) {
+		s = tile_cache_take(&d->cache, level);
+		if ((rc = load_file(d, s, level, n, w, err)) < 0) {
+			tile_cache_drop(&d->cache, s);
+			return rc;
+		}
+		tile_cache_put(&d->cache, s, level, n, w);
+	}
+	*out = s;
 	return 0;
 }
 
@@ -224,44 +176,29 @@ dir_read(void *ctx, unsigned height, uint64_t index, uint8_t out[HLEN],
 	uint64_t first = index << sub;	/* < size >> (8 * level): no wrap */
 	uint64_t n = first / PAL_TILE_WIDTH;
 	unsigned w = pal_tile_width(level, n, d->size);
-	struct slot *s = cache_find(d, level, n, w);
-	if (s == NULL) {
-		s = cache_victim(d, level, n);
-		int rc = load_tile(d, s, level, n, w, err);
-		if (rc < 0)
-			return rc;
-	}
-	s->used = ++d->clock;
+	struct tile_slot *s;
+	int rc = get_tile(d, level, n, w, &s, err);
+	if (rc < 0)
+		return rc;
 	unsigned pos = (unsigned)(first % PAL_TILE_WIDTH);
 	memcpy(out, tile_node(d, s, sub, pos >> sub), HLEN);
 	return 0;
 }
 
-static void
-cache_clear(struct pal_tile_dir *d)
-{
-	for (size_t i = 0; i < d->n_slots; i++)
-		d->slots[i].level = -1;
-	memset(d->hint, 0, sizeof(d->hint));
-	d->clock = 0;
-}
-
 int
 pal_tile_dir_set_cache(struct pal_tile_dir *d, size_t n, struct pal_err *err)
 {
-	struct slot *slots;
+	struct tile_cache c;
+	int rc;
 
 	if (n == 0 || n > PAL_TILE_DIR_CACHE_MAX)
 		return pal_err_set(err, PAL_ERR_INVALID, "a tile cache of %zu "
 				   "tiles (1 to %d)", n,
 				   PAL_TILE_DIR_CACHE_MAX);
-	if ((slots = calloc(n, sizeof(*slots))) == NULL)
-		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory for "
-				   "%zu cached tiles", n);
-	free(d->slots);
-	d->slots = slots;
-	d->n_slots = n;
-	cache_clear(d);
+	if ((rc = tile_cache_init(&c, n, err)) < 0)
+		return rc;
+	tile_cache_free(&d->cache);
+	d->cache = c;
 	return 0;
 }
 
@@ -300,7 +237,7 @@ pal_tile_dir_close(struct pal_tile_dir *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	tile_hasher_free(&d->hasher);
-	free(d->slots);
+	tile_cache_free(&d->cache);
 	free(d);
 }
 

@@ -992,6 +992,36 @@ tile_dir_reads_every_subtree(void **state)
 	pal_tile_dir_close(NULL);
 }
 
+/* Random reads through caches of a few sizes, checked against memory. */
+static void
+tile_dir_caches_of_any_size(void **state)
+{
+	static const size_t sizes[] = { 1, 2, 3, 5, 64, 300 };
+	struct pal_tile_dir *d = NULL;
+	struct pal_err err;
+	uint8_t h[HLEN];
+
+	(void)state;
+	assert_int_equal(pal_tile_dir_open(logdir, NLEAVES, &d, &err), 0);
+	struct pal_hash_reader r = pal_tile_dir_reader(d);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		assert_int_equal(pal_tile_dir_set_cache(d, sizes[k], &err),
+				 0);
+		for (int i = 0; i < 20000; i++) {
+			/* Mostly a few hot tiles, sometimes any. */
+			unsigned height = (unsigned)rnd(17);
+			uint64_t count = NLEAVES >> height;
+			uint64_t idx = rnd(4) ? rnd(count < 900 ? count : 900)
+				: rnd(count);
+			if (r.read(r.ctx, height, idx, h, &err) != 0)
+				fail_msg("%u/%llu: %s", height,
+					 (unsigned long long)idx, err.msg);
+			assert_memory_equal(h, big->lv[height][idx], HLEN);
+		}
+	}
+	pal_tile_dir_close(d);
+}
+
 /* A log of 600 leaves in its own directory, for the damage tests. */
 static void
 small_log(const char *name, char *dir, size_t len)
@@ -1405,6 +1435,7 @@ main(void)
 		cmocka_unit_test(transparency_dev_vectors_are_what_we_generate),
 		cmocka_unit_test(tile_dir_proofs_equal_memory_proofs),
 		cmocka_unit_test(tile_dir_reads_every_subtree),
+		cmocka_unit_test(tile_dir_caches_of_any_size),
 		cmocka_unit_test(tile_dir_refuses_damaged_tiles),
 		cmocka_unit_test(tlog_proof_round_trip_and_verify),
 		cmocka_unit_test(tlog_proof_spec_example_parses),
