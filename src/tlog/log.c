@@ -44,55 +44,58 @@ pending_take(struct pal_log *l, struct jentry *e, struct pal_err *err)
 	return 0;
 }
 
-static int
-pending_push(struct pal_log *l, const uint8_t *data, size_t len,
-	     struct pal_err *err)
-{
-	struct jentry e = { malloc(len), len };
-	if (e.data == NULL)
-		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	memcpy(e.data, data, len);
-	int rc = pending_take(l, &e, err);
-	if (rc < 0)
-		free(e.data);
-	return rc;
-}
-
 /* ---- group commit ---- */
 
+/*
+ * The request that finds the queue empty is its head and leads it: it
+ * waits (on l->cv) until no commit runs, takes the whole queue, writes it
+ * with one write and one fdatasync, and hands every request its index.
+ * The others only wait on their own semaphore, posted exactly once when
+ * their batch is done, after the lock is released, so that waking
+ * hundreds of them does not make them queue for the mutex.  Copies kept
+ * for publication are made before the lock is taken.
+ */
 static void
 commit_batch(struct pal_log *l, struct req *batch)
 {
 	size_t n = 0;
 	for (struct req *r = batch; r != NULL; r = r->next)
 		n++;
-	struct jentry *v = malloc(n * sizeof(*v));
+	struct jentry *v = calloc(n, sizeof(*v));
 	struct pal_err err = { 0 };
 	int rc = v ? 0 : pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
 	size_t i = 0;
-	for (struct req *r = batch; rc == 0 && r != NULL; r = r->next)
-		v[i++] = (struct jentry){ (uint8_t *)(uintptr_t)r->data,
-					  r->len };
+	for (struct req *r = batch; rc == 0 && r != NULL; r = r->next, i++) {
+		v[i].len = r->len;
+		if ((v[i].data = malloc(r->len)) == NULL)
+			rc = pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
+		else
+			memcpy(v[i].data, r->data, r->len);
+	}
 	if (rc == 0)
 		rc = journal_append(&l->j, v, n, &err);
-	free(v);
 	pthread_mutex_lock(&l->mu);
-	for (struct req *r = batch; r != NULL; r = r->next) {
-		int rrc = rc;
-		if (rrc == 0)
-			rrc = pending_push(l, r->data, r->len, &err);
-		if (rrc == 0)
+	i = 0;
+	for (struct req *r = batch; r != NULL; r = r->next, i++) {
+		if (rc == 0 && pending_take(l, &v[i], &err) < 0)
+			rc = PAL_ERR_NOMEM;	/* journaled: reopen finds it */
+		if (rc == 0)
 			r->index = l->durable++;
-		else if (rc == 0)
-			rc = rrc;	/* memory gone: fail the rest */
-		r->rc = rrc;
-		if (rrc < 0)
+		else if (v != NULL)
+			free(v[i].data);
+		r->rc = rc;
+		if (rc < 0)
 			r->err = err;
-		r->done = 1;
 	}
 	l->committing = 0;
-	pthread_cond_broadcast(&l->cv);
+	pthread_cond_broadcast(&l->cv);	/* the next head, a publisher */
 	pthread_mutex_unlock(&l->mu);
+	free(v);
+	/* The leader (batch itself) is the caller; post the others. */
+	for (struct req *r = batch->next, *next; r != NULL; r = next) {
+		next = r->next;		/* r may be gone once posted */
+		sem_post(&r->wake);
+	}
 }
 
 int
@@ -107,25 +110,27 @@ pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 				   "a log entry is 1 to %d bytes, not %zu",
 				   PAL_ENTRY_MAX, len);
 	struct req r = { .data = entry, .len = len };
+	sem_init(&r.wake, 0, 0);
 	pthread_mutex_lock(&l->mu);
 	if (l->tail != NULL)
 		l->tail->next = &r;
 	else
 		l->head = &r;
 	l->tail = &r;
-	while (!r.done) {
-		if (l->committing) {
+	if (l->head == &r) {
+		while (l->committing)
 			pthread_cond_wait(&l->cv, &l->mu);
-			continue;
-		}
 		struct req *batch = l->head;
 		l->head = l->tail = NULL;
 		l->committing = 1;
 		pthread_mutex_unlock(&l->mu);
 		commit_batch(l, batch);
-		pthread_mutex_lock(&l->mu);
+	} else {
+		pthread_mutex_unlock(&l->mu);
+		while (sem_wait(&r.wake) != 0)
+			;		/* EINTR */
 	}
-	pthread_mutex_unlock(&l->mu);
+	sem_destroy(&r.wake);
 	if (r.rc < 0) {
 		if (err != NULL)
 			*err = r.err;

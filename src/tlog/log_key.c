@@ -2,6 +2,7 @@
  * log_key.c - the log's Ed25519 signing key: a 0600 file in the log's
  * directory, or a key on a PKCS#11 token.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +52,26 @@ write_new(const char *dir, const char *name, const char *text, mode_t mode,
 	return rc;
 }
 
+/* A new log goes into a new or empty directory only. */
+static int
+dir_is_empty(const char *dir, struct pal_err *err)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return pal_err_set(err, PAL_ERR_IO, "%s: %s", dir,
+				   strerror(errno));
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			rc = pal_err_set(err, PAL_ERR_INVALID,
+					 "%s is not empty%s", dir,
+					 strcmp(e->d_name, "checkpoint") == 0 ?
+					 ": it already holds a log" : "");
+	closedir(d);
+	return rc;
+}
+
 int
 pal_log_init(const char *dir, const char *origin, const char *pkcs11_uri,
 	     struct pal_err *err)
@@ -58,9 +79,11 @@ pal_log_init(const char *dir, const char *origin, const char *pkcs11_uri,
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return pal_err_set(err, PAL_ERR_IO, "%s: %s", dir,
 				   strerror(errno));
+	int rc = dir_is_empty(dir, err);
+	if (rc < 0)
+		return rc;
 	struct pal_note_signer *s = NULL;
 	char *skey = NULL, *vkey = NULL;
-	int rc;
 	if (pkcs11_uri != NULL) {
 		rc = pal_note_signer_from_pkcs11(pkcs11_uri, origin, &s, err);
 		if (rc == 0)

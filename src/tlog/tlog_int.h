@@ -5,6 +5,7 @@
 #define PALISADE_TLOG_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "palisade/tile.h"
@@ -91,7 +92,8 @@ struct req {
 	const uint8_t *data;
 	size_t len;
 	uint64_t index;
-	int done, rc;
+	sem_t wake;		/* posted once, when its batch is done */
+	int rc;
 	struct pal_err err;
 	struct req *next;
 };
