@@ -121,6 +121,27 @@ struct pal_log_verify_report {
 int pal_log_verify(const char *dir, const char *vkey,
 		   struct pal_log_verify_report *r, struct pal_err *err);
 
+/* ---- mirrors (log_export.c) ---- */
+
+/*
+ * Copies the published log in dir to dest (created if missing): every
+ * tile, bundle and checkpoint dest lacks, then the latest checkpoint, and
+ * the verifier key; never the signing key or the journal.  Files dest
+ * already has must be identical (they are write-once), else the mirror
+ * has diverged and the copy stops.  *copied counts new files.
+ */
+int pal_log_export(const char *dir, const char *dest, uint64_t *copied,
+		   struct pal_err *err);
+
+/*
+ * Catches a split view: both logs verify (pal_log_verify, with the key of
+ * dir) and the smaller one's latest checkpoint is the root of the larger
+ * one's tree at that size.
+ */
+int pal_log_compare(const char *dir, const char *mirror,
+		    struct pal_log_verify_report *a,
+		    struct pal_log_verify_report *b, struct pal_err *err);
+
 /* ---- proofs (log_prove.c) ---- */
 
 /*

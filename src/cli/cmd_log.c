@@ -9,6 +9,8 @@
  *	palisade log prove DIR --index N [--size M]
  *	palisade log consistency DIR --from M [--to N]
  *	palisade log verify-proof PROOF --vkey FILE [--entry FILE]
+ *	palisade log export DIR DEST
+ *	palisade log verify DIR --mirror DEST
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +41,10 @@ usage(FILE *fp)
 		"  get DIR --index N                      print entry N\n"
 		"  verify DIR [--vkey FILE]               recompute and check "
 		"the whole log\n"
+		"  verify DIR --mirror M                  ... and that mirror M "
+		"agrees with it\n"
+		"  export DIR DEST                        copy new tiles and "
+		"checkpoints to DEST\n"
 		"  prove DIR --index N [--size M]         inclusion proof "
 		"(c2sp.org/tlog-proof)\n"
 		"  consistency DIR --from M [--to N]      consistency proof "
@@ -71,6 +77,7 @@ parse_index(const char *s, uint64_t *out)
 
 struct opts {
 	const char *origin, *pkcs11, *vkey, *index, *size, *from, *to, *entry;
+	const char *mirror;
 	int json;
 };
 
@@ -78,7 +85,7 @@ static int
 parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_ORIGIN = 0x100, O_PKCS11, O_VKEY, O_INDEX, O_JSON, O_SIZE,
-	       O_FROM, O_TO, O_ENTRY };
+	       O_FROM, O_TO, O_ENTRY, O_MIRROR };
 	static const struct option longopts[] = {
 		{ "origin", required_argument, NULL, O_ORIGIN },
 		{ "pkcs11", required_argument, NULL, O_PKCS11 },
@@ -89,6 +96,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "from", required_argument, NULL, O_FROM },
 		{ "to", required_argument, NULL, O_TO },
 		{ "entry", required_argument, NULL, O_ENTRY },
+		{ "mirror", required_argument, NULL, O_MIRROR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +112,7 @@ parse(int argc, char **argv, struct opts *o)
 		case O_FROM: o->from = optarg; break;
 		case O_TO: o->to = optarg; break;
 		case O_ENTRY: o->entry = optarg; break;
+		case O_MIRROR: o->mirror = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -256,7 +265,10 @@ do_verify(const char *dir, const struct opts *o)
 		while (rc == 0 && len > 0 && vk[len - 1] == '\n')
 			vk[--len] = '\0';
 	}
-	if (rc == 0)
+	struct pal_log_verify_report m = { 0 };
+	if (rc == 0 && o->mirror != NULL)
+		rc = pal_log_compare(dir, o->mirror, &r, &m, &err);
+	else if (rc == 0)
 		rc = pal_log_verify(dir, (const char *)vk, &r, &err);
 	free(vk);
 	if (o->json) {
@@ -271,6 +283,9 @@ do_verify(const char *dir, const struct opts *o)
 		printf("verified %s: %" PRIu64 " entries, %" PRIu64
 		       " checkpoints consistent, every tile recomputed\n",
 		       r.origin, r.size, r.checkpoints);
+		if (o->mirror != NULL)
+			printf("mirror %s: %" PRIu64 " entries, verified, and "
+			       "the same tree\n", o->mirror, m.size);
 	} else {
 		fputs("FAILED ", stdout);
 		cli_put_safe(stdout, err.msg);
@@ -438,6 +453,24 @@ do_verify_proof(const char *file, const struct opts *o)
 	return ran ? CLI_FINDING : CLI_ERROR;
 }
 
+static int
+do_export(const char *dir, const char *dest, const struct opts *o)
+{
+	struct pal_err err = { 0 };
+	uint64_t copied = 0;
+	int rc = pal_log_export(dir, dest, &copied, &err);
+	if (rc < 0) {
+		fail("export", &err);
+		return rc == PAL_ERR_VERIFY ? CLI_FINDING : CLI_ERROR;
+	}
+	if (o->json)
+		printf("{\"copied\": %" PRIu64 "}\n", copied);
+	else
+		printf("exported %s to %s: %" PRIu64 " new files\n", dir, dest,
+		       copied);
+	return CLI_OK;
+}
+
 int
 cmd_log(int argc, char **argv)
 {
@@ -467,6 +500,8 @@ cmd_log(int argc, char **argv)
 		return do_get(args[0], &o);
 	if (strcmp(cmd, "verify") == 0 && rest == 1)
 		return do_verify(args[0], &o);
+	if (strcmp(cmd, "export") == 0 && rest == 2)
+		return do_export(args[0], args[1], &o);
 	if (strcmp(cmd, "prove") == 0 && rest == 1)
 		return do_prove(args[0], &o);
 	if (strcmp(cmd, "consistency") == 0 && rest == 1)

@@ -65,6 +65,29 @@ expect_grep '^consistency 100 ' "$TMP/out" "consistency sizes"
 expect_exit 2 "consistency from a size never published" -- "$PALISADE" \
 	log consistency "$L" --from 100000
 
+# Mirrors.
+expect_exit 0 "export" -- "$PALISADE" log export "$L" "$TMP/mirror"
+[ ! -e "$TMP/mirror/log.key" ] && pass || fail "the signing key was exported"
+expect_exit 0 "verify the mirror against the log" -- "$PALISADE" log verify \
+	"$L" --mirror "$TMP/mirror"
+expect_grep "the same tree" "$TMP/out" "mirror agrees"
+echo more | "$PALISADE" log append "$L" >/dev/null
+expect_exit 0 "a mirror behind the log still agrees" -- "$PALISADE" log \
+	verify "$L" --mirror "$TMP/mirror"
+expect_exit 0 "export again is incremental" -- "$PALISADE" log export "$L" \
+	"$TMP/mirror"
+expect_grep "new files" "$TMP/out" "export counts new files"
+# A fork: a log with the same key but different entries.
+rm -rf "$TMP/fork"; cp -a "$TMP/mirror" "$TMP/fork"
+cp "$L/log.key" "$TMP/fork/log.key"
+echo fork-a | "$PALISADE" log append "$L" >/dev/null
+echo fork-b | "$PALISADE" log append "$TMP/fork" >/dev/null
+expect_exit 1 "a split view is caught" -- "$PALISADE" log verify "$L" \
+	--mirror "$TMP/fork"
+expect_grep "split view\|diverged\|differ" "$TMP/out" "the split is named"
+expect_exit 1 "export onto a diverged mirror stops" -- "$PALISADE" log \
+	export "$L" "$TMP/fork"
+
 # Records from the other commands.
 M=$TMP/model
 mkdir -p "$M"
@@ -73,13 +96,15 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/k" 2>/
 openssl pkey -in "$TMP/k" -pubout -out "$TMP/k.pub" 2>/dev/null
 expect_exit 0 "sign --log" -- "$PALISADE" sign "$M" --key "$TMP/k" \
 	-o "$TMP/m.sig" --log "$L"
-expect_grep "logged as entry 301" "$TMP/err" "sign says where it logged"
+expect_grep "logged as entry [0-9]* of" "$TMP/err" "sign says where it logged"
 expect_exit 0 "verify --log" -- "$PALISADE" verify "$M" --signature \
 	"$TMP/m.sig" --key "$TMP/k.pub" --log "$L"
 echo changed > "$M/w.bin"
 expect_exit 1 "failed verify --log" -- "$PALISADE" verify "$M" \
 	--signature "$TMP/m.sig" --key "$TMP/k.pub" --log "$L"
-expect_exit 0 "get the failed verification" -- "$PALISADE" log get "$L" --index 303
+failed_idx=$(sed -n 's/.*logged as entry \([0-9]*\) .*/\1/p' "$TMP/err")
+expect_exit 0 "get the failed verification" -- "$PALISADE" log get "$L" \
+	--index "${failed_idx:-none}"
 expect_grep '"type":"model.verify-failed"' "$TMP/out" "the refusal is recorded"
 expect_grep '"subject":"sha256:' "$TMP/out" "with the model's root digest"
 expect_exit 0 "verify after records" -- "$PALISADE" log verify "$L"
@@ -96,7 +121,9 @@ flip() { printf 'X' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
 tamper "a leaf hash" "tile/0/000 is not" flip "$TMP/t/tile/0/000" 40
 tamper "an entry" "not consistent\|is not what" flip "$TMP/t/tile/entries/000" 3
 tamper "the partial entry bundle" "root\|not what" \
-	flip "$TMP/t/tile/entries/001.p/48" 3
+	sh -c 'w=$(( $(sed -n 2p "$1/checkpoint") % 256 ));
+		printf X | dd of="$1/tile/entries/001.p/$w" bs=1 seek=3 \
+		conv=notrunc status=none' sh "$TMP/t"
 tamper "an old checkpoint replaced by another" "holds a checkpoint" \
 	cp "$TMP/t/checkpoints/5" "$TMP/t/checkpoints/6"
 tamper "the checkpoint's signature" "signature\|verif" \
