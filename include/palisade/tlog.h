@@ -142,6 +142,29 @@ int pal_log_compare(const char *dir, const char *mirror,
 		    struct pal_log_verify_report *a,
 		    struct pal_log_verify_report *b, struct pal_err *err);
 
+/* ---- witnesses (log_cosign.c) ---- */
+
+struct pal_witness_policy;
+
+/*
+ * Acts as a local witness: checks the latest checkpoint of dir against
+ * the log's key (dir/log.vkey) and against the checkpoint this witness
+ * cosigned last (kept in state, a file the witness owns: the new tree
+ * must be consistent with the old one), then adds the witness's
+ * cosignature (c2sp.org/tlog-cosignature) to dir/checkpoint and records
+ * the new size and root in state.
+ */
+int pal_log_cosign(const char *dir, struct pal_note_signer *witness,
+		   const char *state, struct pal_err *err);
+
+/*
+ * The latest checkpoint of dir satisfies a witness policy (which may also
+ * name the log's key): 0, or PAL_ERR_VERIFY naming what is missing.
+ */
+int pal_log_check_witnesses(const char *dir,
+			    const struct pal_witness_policy *policy,
+			    struct pal_err *err);
+
 /* ---- proofs (log_prove.c) ---- */
 
 /*
@@ -174,6 +197,15 @@ int pal_log_verify_proof(const uint8_t *proof, size_t len, const char *vkey,
 			 const uint8_t *entry, size_t entry_len,
 			 uint64_t *index, uint8_t **entry_out,
 			 size_t *entry_out_len, struct pal_err *err);
+
+/* As pal_log_verify_proof, and the checkpoint satisfies policy. */
+int pal_log_verify_proof_witnessed(const uint8_t *proof, size_t len,
+				   const char *vkey,
+				   const struct pal_witness_policy *policy,
+				   const uint8_t *entry, size_t entry_len,
+				   uint64_t *index, uint8_t **entry_out,
+				   size_t *entry_out_len,
+				   struct pal_err *err);
 
 /* ---- entries (entry.c) ---- */
 

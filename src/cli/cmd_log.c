@@ -11,6 +11,9 @@
  *	palisade log verify-proof PROOF --vkey FILE [--entry FILE]
  *	palisade log export DIR DEST
  *	palisade log verify DIR --mirror DEST
+ *	palisade log witness-key NAME --key FILE
+ *	palisade log cosign DIR --key FILE --state FILE
+ *	(verify and verify-proof take --witnesses POLICY)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +26,9 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "palisade/cosig.h"
 #include "palisade/encoding.h"
+#include "palisade/note_sign.h"
 #include "palisade/file.h"
 #include "palisade/tile.h"
 #include "palisade/tlog.h"
@@ -45,6 +50,12 @@ usage(FILE *fp)
 		"agrees with it\n"
 		"  export DIR DEST                        copy new tiles and "
 		"checkpoints to DEST\n"
+		"  witness-key NAME --key FILE            a new witness key "
+		"(prints its vkey)\n"
+		"  cosign DIR --key FILE --state FILE     cosign the latest "
+		"checkpoint as a witness\n"
+		"  (verify and verify-proof take --witnesses POLICY: a Sigsum "
+		"witness policy)\n"
 		"  prove DIR --index N [--size M]         inclusion proof "
 		"(c2sp.org/tlog-proof)\n"
 		"  consistency DIR --from M [--to N]      consistency proof "
@@ -77,7 +88,7 @@ parse_index(const char *s, uint64_t *out)
 
 struct opts {
 	const char *origin, *pkcs11, *vkey, *index, *size, *from, *to, *entry;
-	const char *mirror;
+	const char *mirror, *key, *state, *witnesses;
 	int json;
 };
 
@@ -85,7 +96,7 @@ static int
 parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_ORIGIN = 0x100, O_PKCS11, O_VKEY, O_INDEX, O_JSON, O_SIZE,
-	       O_FROM, O_TO, O_ENTRY, O_MIRROR };
+	       O_FROM, O_TO, O_ENTRY, O_MIRROR, O_KEY, O_STATE, O_WITNESSES };
 	static const struct option longopts[] = {
 		{ "origin", required_argument, NULL, O_ORIGIN },
 		{ "pkcs11", required_argument, NULL, O_PKCS11 },
@@ -97,6 +108,9 @@ parse(int argc, char **argv, struct opts *o)
 		{ "to", required_argument, NULL, O_TO },
 		{ "entry", required_argument, NULL, O_ENTRY },
 		{ "mirror", required_argument, NULL, O_MIRROR },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "witnesses", required_argument, NULL, O_WITNESSES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +127,9 @@ parse(int argc, char **argv, struct opts *o)
 		case O_TO: o->to = optarg; break;
 		case O_ENTRY: o->entry = optarg; break;
 		case O_MIRROR: o->mirror = optarg; break;
+		case O_KEY: o->key = optarg; break;
+		case O_STATE: o->state = optarg; break;
+		case O_WITNESSES: o->witnesses = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -271,6 +288,13 @@ do_verify(const char *dir, const struct opts *o)
 	else if (rc == 0)
 		rc = pal_log_verify(dir, (const char *)vk, &r, &err);
 	free(vk);
+	struct pal_witness_policy *wp = NULL;
+	if (rc == 0 && o->witnesses != NULL) {
+		rc = pal_witness_policy_load(o->witnesses, &wp, &err);
+		if (rc == 0)
+			rc = pal_log_check_witnesses(dir, wp, &err);
+		pal_witness_policy_free(wp);
+	}
 	if (o->json) {
 		json_t *j = json_pack("{s:b, s:I, s:I, s:s?}", "verified",
 				      rc == 0, "size", (json_int_t)r.size,
@@ -417,10 +441,16 @@ do_verify_proof(const char *file, const struct opts *o)
 	if (rc == 0 && o->entry != NULL)
 		rc = read_entry(o->entry, &entry, &elen, &err);
 	int ran = rc == 0;
+	struct pal_witness_policy *wp = NULL;
+	if (rc == 0 && o->witnesses != NULL)
+		rc = pal_witness_policy_load(o->witnesses, &wp, &err);
+	ran = rc == 0;
 	if (rc == 0)
-		rc = pal_log_verify_proof(proof, plen, (const char *)vkey,
-					  entry, elen, &index, &got, &glen,
-					  &err);
+		rc = pal_log_verify_proof_witnessed(proof, plen,
+						    (const char *)vkey, wp,
+						    entry, elen, &index, &got,
+						    &glen, &err);
+	pal_witness_policy_free(wp);
 	if (rc == 0 && o->json) {
 		json_t *j = json_pack("{s:b, s:I}", "verified", 1, "index",
 				      (json_int_t)index);
@@ -471,6 +501,68 @@ do_export(const char *dir, const char *dest, const struct opts *o)
 	return CLI_OK;
 }
 
+static int
+do_witness_key(const char *name, const struct opts *o)
+{
+	struct pal_err err = { 0 };
+	char *skey = NULL, *vkey = NULL, *wkey = NULL;
+	struct pal_note_signer *s = NULL;
+	struct pal_cosig_verifier *w = NULL;
+	if (o->key == NULL) {
+		fprintf(stderr, "palisade log witness-key: --key FILE is "
+			"required\n");
+		return CLI_ERROR;
+	}
+	int rc = pal_note_key_generate(name, &skey, &vkey, &err);
+	if (rc == 0)
+		rc = pal_note_signer_from_skey(skey, strlen(skey), &s, &err);
+	if (rc == 0)
+		rc = pal_cosig_verifier_new(name, s->pub, &w, &err);
+	if (rc == 0)
+		rc = pal_cosig_verifier_vkey(w, &wkey, &err);
+	if (rc == 0) {
+		struct pal_buf b;
+		pal_buf_init(&b, 4096);
+		rc = pal_buf_printf(&b, "%s\n", skey) == 0 ?
+			pal_file_write_atomic(o->key, b.p, b.len, 0600, &err) :
+			pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
+		pal_buf_free_secret(&b);
+	}
+	if (rc == 0)
+		printf("%s\n", wkey);
+	else
+		fail("witness-key", &err);
+	pal_note_skey_free(skey);
+	free(vkey);
+	free(wkey);
+	pal_cosig_verifier_free(w);
+	pal_note_signer_free(s);
+	return rc == 0 ? CLI_OK : CLI_ERROR;
+}
+
+static int
+do_cosign(const char *dir, const struct opts *o)
+{
+	struct pal_err err = { 0 };
+	struct pal_note_signer *s = NULL;
+	if (o->key == NULL || o->state == NULL) {
+		fprintf(stderr, "palisade log cosign: --key FILE and --state "
+			"FILE are required\n");
+		return CLI_ERROR;
+	}
+	int rc = pal_note_signer_load(o->key, &s, &err);
+	if (rc == 0)
+		rc = pal_log_cosign(dir, s, o->state, &err);
+	pal_note_signer_free(s);
+	if (rc < 0) {
+		fail("cosign", &err);
+		return rc == PAL_ERR_VERIFY ? CLI_FINDING : CLI_ERROR;
+	}
+	if (!o->json)
+		printf("cosigned the checkpoint of %s\n", dir);
+	return CLI_OK;
+}
+
 int
 cmd_log(int argc, char **argv)
 {
@@ -500,6 +592,10 @@ cmd_log(int argc, char **argv)
 		return do_get(args[0], &o);
 	if (strcmp(cmd, "verify") == 0 && rest == 1)
 		return do_verify(args[0], &o);
+	if (strcmp(cmd, "witness-key") == 0 && rest == 1)
+		return do_witness_key(args[0], &o);
+	if (strcmp(cmd, "cosign") == 0 && rest == 1)
+		return do_cosign(args[0], &o);
 	if (strcmp(cmd, "export") == 0 && rest == 2)
 		return do_export(args[0], args[1], &o);
 	if (strcmp(cmd, "prove") == 0 && rest == 1)

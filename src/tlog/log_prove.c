@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "palisade/file.h"
+#include "palisade/cosig.h"
 #include "palisade/note.h"
 #include "palisade/tlog_proof.h"
 #include "tlog_int.h"
@@ -135,6 +136,19 @@ pal_log_verify_proof(const uint8_t *text, size_t len, const char *vkey,
 		     uint8_t **entry_out, size_t *entry_out_len,
 		     struct pal_err *err)
 {
+	return pal_log_verify_proof_witnessed(text, len, vkey, NULL, entry,
+					      entry_len, index, entry_out,
+					      entry_out_len, err);
+}
+
+int
+pal_log_verify_proof_witnessed(const uint8_t *text, size_t len,
+			       const char *vkey,
+			       const struct pal_witness_policy *policy,
+			       const uint8_t *entry, size_t entry_len,
+			       uint64_t *index, uint8_t **entry_out,
+			       size_t *entry_out_len, struct pal_err *err)
+{
 	struct pal_tlog_proof *p = NULL;
 	struct pal_note *n = NULL;
 	struct pal_note_verifier *v = NULL;
@@ -152,6 +166,8 @@ pal_log_verify_proof(const uint8_t *text, size_t len, const char *vkey,
 		rc = pal_err_set(err, PAL_ERR_VERIFY,
 				 "the checkpoint's origin is not the key's "
 				 "log");
+	if (rc == 0 && policy != NULL)
+		rc = pal_witness_policy_check(policy, n, cp, NULL, err);
 	if (rc == 0 && entry == NULL && p->extra == NULL)
 		rc = pal_err_set(err, PAL_ERR_INVALID,
 				 "the proof carries no entry: give it");

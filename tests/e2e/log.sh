@@ -88,6 +88,41 @@ expect_grep "split view\|diverged\|differ" "$TMP/out" "the split is named"
 expect_exit 1 "export onto a diverged mirror stops" -- "$PALISADE" log \
 	export "$L" "$TMP/fork"
 
+# Witnesses: cosignatures and a 2-of-2 policy.
+W1=$("$PALISADE" log witness-key w1.example --key "$TMP/w1.key")
+W2=$("$PALISADE" log witness-key w2.example --key "$TMP/w2.key")
+printf 'witness w1.example %s\nwitness w2.example %s\ngroup both all w1.example w2.example\nquorum both\n' \
+	"$W1" "$W2" > "$TMP/policy"
+expect_exit 1 "no cosignature: the quorum fails" -- "$PALISADE" log verify \
+	"$L" --witnesses "$TMP/policy"
+expect_grep "quorum" "$TMP/out" "the quorum is named"
+expect_exit 0 "witness 1 cosigns" -- "$PALISADE" log cosign "$L" \
+	--key "$TMP/w1.key" --state "$TMP/w1.state"
+expect_exit 1 "one of two" -- "$PALISADE" log verify "$L" \
+	--witnesses "$TMP/policy"
+expect_exit 0 "witness 2 cosigns" -- "$PALISADE" log cosign "$L" \
+	--key "$TMP/w2.key" --state "$TMP/w2.state"
+expect_exit 0 "two of two" -- "$PALISADE" log verify "$L" \
+	--witnesses "$TMP/policy"
+"$PALISADE" log prove "$L" --index 3 > "$TMP/wproof"
+expect_exit 0 "a witnessed proof verifies offline" -- "$PALISADE" log \
+	verify-proof "$TMP/wproof" --vkey "$L/log.vkey" --witnesses "$TMP/policy"
+echo more | "$PALISADE" log append "$L" >/dev/null
+expect_exit 0 "the witness cosigns a grown, consistent log" -- "$PALISADE" \
+	log cosign "$L" --key "$TMP/w1.key" --state "$TMP/w1.state"
+rm -rf "$TMP/fork"; cp -a "$L" "$TMP/fork"
+"$PALISADE" log export "$L" "$TMP/wfork" >/dev/null
+cp "$L/log.key" "$TMP/wfork/log.key"
+echo honest | "$PALISADE" log append "$L" >/dev/null
+echo forged | "$PALISADE" log append "$TMP/wfork" >/dev/null
+expect_exit 0 "the witness cosigns the honest log" -- "$PALISADE" log \
+	cosign "$L" --key "$TMP/w1.key" --state "$TMP/w1.state"
+echo more | "$PALISADE" log append "$TMP/wfork" >/dev/null
+expect_exit 1 "the witness refuses a fork of what it cosigned" -- \
+	"$PALISADE" log cosign "$TMP/wfork" --key "$TMP/w1.key" \
+	--state "$TMP/w1.state"
+expect_grep "not consistent" "$TMP/err" "the fork is named"
+
 # Records from the other commands.
 M=$TMP/model
 mkdir -p "$M"
