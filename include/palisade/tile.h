@@ -113,8 +113,10 @@ int pal_tile_prove_inclusion(const struct pal_hash_reader *r, uint64_t index,
  * RFC 9162 consistency proof between sizes size1 <= size2, into proof as
  * above.  The proof is empty when size1 == size2 and when size1 == 0 (the
  * empty tree is a prefix of every tree; c2sp.org/tlog-witness sends an
- * empty proof from size 0).  PAL_ERR_INVALID when size1 > size2, and
- * PAL_ERR_LIMIT for the sizes above 2^63 whose proof would need 65 hashes.
+ * empty proof from size 0, which pal_merkle_verify_consistency refuses to
+ * check: a caller handles that case itself).  PAL_ERR_INVALID when size1
+ * > size2; PAL_ERR_LIMIT when the proof would need 65 hashes, one more
+ * than PAL_MERKLE_MAX_PROOF, which happens only for size2 above 2^63.
  */
 int pal_tile_prove_consistency(const struct pal_hash_reader *r,
 			       uint64_t size1, uint64_t size2,
