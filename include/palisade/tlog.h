@@ -85,9 +85,11 @@ struct pal_note_signer;
 
 /*
  * Creates a log in dir with a new Ed25519 key named origin: in a 0600
- * file dir/log.key, or, when pkcs11_uri is not NULL, the token key it
- * names (dir/log.key-uri records the URI; the PIN is not stored).  Writes
- * the verifier key to dir/log.vkey and publishes the empty checkpoint.
+ * file dir/log.key, or, when pkcs11_uri is not NULL, generated on the
+ * token as the object the URI names (dir/log.key-uri records the URI,
+ * which must not hold a pin-value: the PIN comes from pin-source or
+ * PALISADE_PKCS11_PIN).  Writes the verifier key to dir/log.vkey and
+ * publishes the empty checkpoint.
  */
 int pal_log_init(const char *dir, const char *origin, const char *pkcs11_uri,
 		 struct pal_err *err);

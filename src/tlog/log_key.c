@@ -15,6 +15,7 @@
 
 #include "palisade/file.h"
 #include "palisade/note_sign.h"
+#include "palisade/pkcs11.h"
 #include "palisade/tlog.h"
 #include "tlog_int.h"
 
@@ -84,8 +85,17 @@ pal_log_init(const char *dir, const char *origin, const char *pkcs11_uri,
 		return rc;
 	struct pal_note_signer *s = NULL;
 	char *skey = NULL, *vkey = NULL;
+	if (pkcs11_uri != NULL && strstr(pkcs11_uri, "pin-value=") != NULL)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "the URI would be stored with its PIN: give "
+				   "the PIN with pin-source or "
+				   "PALISADE_PKCS11_PIN");
 	if (pkcs11_uri != NULL) {
-		rc = pal_note_signer_from_pkcs11(pkcs11_uri, origin, &s, err);
+		/* The key is made on the token; it never leaves it. */
+		rc = pal_p11_keygen(pkcs11_uri, "Ed25519", NULL, err);
+		if (rc == 0)
+			rc = pal_note_signer_from_pkcs11(pkcs11_uri, origin,
+							 &s, err);
 		if (rc == 0)
 			rc = pal_note_signer_vkey(s, &vkey, err);
 		if (rc == 0)
