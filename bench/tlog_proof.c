@@ -18,9 +18,9 @@
  *   consistency	consistency proofs from random earlier sizes to SIZE.
  *
  * and prints the mean time per proof, by the wall clock and in CPU time
- * (the figure to read on a machine that is busy with other work).  Every timed proof is then checked
- * with pal_merkle_verify_* against the root, so that a broken proof cannot
- * pass for a fast one.
+ * (the figure to read on a machine that is busy with other work).  Every
+ * timed proof is then checked with pal_merkle_verify_* against the root,
+ * so that a broken proof cannot pass for a fast one.
  *
  * Usage: tlog_proof [-n SIZE] [-r PROOFS] [-c CACHE] [-d DIR]
  *

@@ -182,7 +182,7 @@ consistency_spans(uint64_t size1, uint64_t size2,
 {
 	uint64_t lo = 0, hi = size2;
 	size_t m = 0;
-	int whole = 1;	/* the RFC's b: the old tree is still a left part */
+	int whole = 1;	/* the RFC's b: the old tree is a left part */
 
 	/* lo < size1 <= hi holds throughout; each step halves hi - lo. */
 	while (hi != size1) {

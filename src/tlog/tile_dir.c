@@ -173,7 +173,8 @@ dir_read(void *ctx, unsigned height, uint64_t index, uint8_t out[HLEN],
 				   (unsigned long long)d->size);
 	int level = (int)(height / PAL_TILE_HEIGHT);
 	unsigned sub = height % PAL_TILE_HEIGHT;
-	uint64_t first = index << sub;	/* < size >> (8 * level): no wrap */
+	/* Below size >> (8 * level): the shift cannot wrap. */
+	uint64_t first = index << sub;
 	uint64_t n = first / PAL_TILE_WIDTH;
 	unsigned w = pal_tile_width(level, n, d->size);
 	struct tile_slot *s;

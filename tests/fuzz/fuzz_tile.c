@@ -5,10 +5,11 @@
  *   1  an entry bundle: one that parses must encode back to the same bytes;
  *   2  a level-0 tile file: byte 1 gives its width (1..255), bit 0 of
  *      byte 2 asks for a full tile file standing in for the partial one,
- *      the rest is the file.  It is written to a scratch directory and read through
- *      pal_tile_dir for a tree of that width: when the file has the right
- *      size the root must be the root of its hashes and every inclusion
- *      and consistency proof must verify; otherwise reads must fail.
+ *      the rest is the file.  It is written to a scratch directory and
+ *      read through pal_tile_dir for a tree of that width: when the file
+ *      has the right size the root must be the root of its hashes and
+ *      every inclusion and consistency proof must verify; otherwise
+ *      reads must fail.
  */
 #include <ftw.h>
 #include <stdio.h>

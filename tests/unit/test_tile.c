@@ -98,8 +98,9 @@ path_parse_rejects_other_spellings(void **state)
 		"tile/ 1/000", "tile/entry/000", "tile/entriesx/000",
 		"tile/entries", "tile/entries/", "tile/0/00", "tile/0/0000",
 		"tile/0/1", "tile/0/x000/123", "tile/0/x01/123",
-		"tile/0/001/002", "tile/0/x001", "tile/0/x001/", "tile/0/X001/000",
-		"tile/0/000/", "tile/0/000.p", "tile/0/000.p/", "tile/0/000.p/0",
+		"tile/0/001/002", "tile/0/x001", "tile/0/x001/",
+		"tile/0/X001/000", "tile/0/000/", "tile/0/000.p",
+		"tile/0/000.p/", "tile/0/000.p/0",
 		"tile/0/000.p/256", "tile/0/000.p/012", "tile/0/000.p/1/",
 		"tile/0/000.p/1 ", "tile/0/000.q/1", "tile/0/000p/1",
 		"tile/0/000.p//1", "tile/0/000.p/1000", "tile/0/00a",
@@ -1030,7 +1031,8 @@ small_log(const char *name, char *dir, size_t len)
 
 	snprintf(dir, len, "%s/%s", tmpdir, name);
 	assert_int_equal(pal_tile_list(600, write_tile, &wr), 0);
-	assert_int_equal(wr.files, 4);	/* 0/000, 0/001, 0/002.p/88, 1/000.p/2 */
+	/* 0/000, 0/001, 0/002.p/88 and 1/000.p/2. */
+	assert_int_equal(wr.files, 4);
 }
 
 /*
