@@ -5,8 +5,10 @@
  * records: length (4 bytes, big-endian), CRC-32 of length and data, data.
  * A record is acknowledged only after the fdatasync that follows its
  * write, so a record cut short or with a bad checksum at the end of the
- * file was never acknowledged and is dropped; one anywhere else means the
- * file was damaged, and opening fails rather than guess.
+ * records (nothing but zeros after it) was never acknowledged and is
+ * dropped; one anywhere else means the file was damaged, and opening
+ * fails rather than guess.  Zeros are written ahead of the records in
+ * 4 MiB steps so that appends do not allocate blocks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #define MAGIC "PALJ1\n"
 #define HEADER (6 + 8)
 #define JOURNAL_MAX (1ULL << 34)	/* 16 GiB of unpublished entries */
+#define PREALLOC (4u << 20)		/* zeros written ahead */
 
 static void
 put_be(uint8_t *p, uint64_t v, int n)
@@ -134,7 +137,22 @@ push(struct jentry **v, size_t *n, size_t *cap, const uint8_t *p,
 	return 0;
 }
 
-/* Parses records; *good is the offset after the last whole one. */
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Parses records; *good is the offset after the last whole one.  The
+ * file is preallocated with zeros ahead of the records, so a record that
+ * does not check out is the end when nothing but zeros follows the space
+ * it claims (a write cut short by a crash, never acknowledged) and damage
+ * otherwise.
+ */
 static int
 parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
       size_t *good, struct pal_err *err)
@@ -142,25 +160,22 @@ parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
 	size_t cap = 0, off = HEADER;
 	*good = HEADER;
 	while (off < len) {
-		if (len - off < 8)
-			break;			/* torn header */
-		uint64_t rl = get_be(p + off, 4);
-		if (rl == 0 || rl > PAL_ENTRY_MAX) {
-			if (len - off <= 8 + PAL_ENTRY_MAX)
-				break;		/* torn garbage at the end */
+		uint64_t rl = len - off >= 4 ? get_be(p + off, 4) : 0;
+		int ok = len - off >= 8 && rl != 0 && rl <= PAL_ENTRY_MAX &&
+			len - off - 8 >= rl &&
+			record_crc(p + off, p + off + 8, rl) ==
+			get_be(p + off + 4, 4);
+		if (!ok) {
+			size_t claimed = rl <= PAL_ENTRY_MAX ? 8 + rl : 8;
+			size_t after = len - off > claimed ? off + claimed :
+				len;
+			if (all_zero(p + after, len - after))
+				break;		/* the end, or a torn write */
 			return pal_err_set(err, PAL_ERR_FORMAT,
-					   "journal damaged at byte %zu: bad "
-					   "record length", off);
-		}
-		if (len - off - 8 < rl)
-			break;			/* torn data */
-		if (record_crc(p + off, p + off + 8, rl) != get_be(p + off + 4,
-								    4)) {
-			if (off + 8 + rl == len)
-				break;		/* last record, torn */
-			return pal_err_set(err, PAL_ERR_FORMAT,
-					   "journal damaged at byte %zu: "
-					   "checksum mismatch", off);
+					   "journal damaged at byte %zu: %s",
+					   off, rl == 0 || rl > PAL_ENTRY_MAX ?
+					   "bad record length" :
+					   "checksum mismatch");
 		}
 		int rc = push(v, n, &cap, p + off + 8, rl, err);
 		if (rc < 0)
@@ -195,13 +210,25 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 				 "journal: not a Palisade journal");
 	if (rc == 0)
 		rc = parse(p, len, entries, n, &good, err);
-	if (rc == 0 && good < len && ftruncate(j->fd, (off_t)good) != 0)
-		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
-				 strerror(errno));
+	/*
+	 * After the records there are only zeros, save a torn record's
+	 * bytes, which are zeroed so that the next append starts clean; the
+	 * zeros written ahead are kept.
+	 */
+	if (rc == 0 && good < len && !all_zero(p + good, len - good)) {
+		static const uint8_t zeros[8 + PAL_ENTRY_MAX];
+		size_t n0 = len - good < sizeof(zeros) ? len - good :
+			sizeof(zeros);
+		if (pwrite(j->fd, zeros, n0, (off_t)good) != (ssize_t)n0 ||
+		    fdatasync(j->fd) != 0)
+			rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+					 strerror(errno));
+	}
 	if (rc == 0) {
 		j->base = get_be(p + 6, 8);
 		j->count = *n;
 		j->end = good;
+		j->alloc = len;
 	}
 	free(p);
 	if (rc < 0) {
@@ -214,6 +241,34 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 		j->fd = -1;
 	}
 	return rc;
+}
+
+/*
+ * Writes zeros ahead of the records, PREALLOC bytes at a time, so that an
+ * append overwrites blocks the file already has and its fdatasync flushes
+ * data only, not block allocation and file size.
+ */
+static int
+preallocate(struct journal *j, uint64_t need, struct pal_err *err)
+{
+	static const uint8_t zeros[65536];
+	if (need <= j->alloc)
+		return 0;
+	uint64_t to = need + PREALLOC - need % PREALLOC;
+	for (uint64_t off = j->alloc; off < to;) {
+		size_t n = to - off < sizeof(zeros) ? (size_t)(to - off) :
+			sizeof(zeros);
+		ssize_t w = pwrite(j->fd, zeros, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+					   w < 0 ? strerror(errno) :
+					   "short write");
+		off += (uint64_t)w;
+	}
+	j->alloc = to;
+	return 0;
 }
 
 int
@@ -233,7 +288,7 @@ journal_append(struct journal *j, const struct jentry *e, size_t n,
 		memcpy(p + 8, e[i].data, e[i].len);
 		p += 8 + e[i].len;
 	}
-	int rc = 0;
+	int rc = preallocate(j, j->end + bytes, err);
 	size_t done = 0;
 	while (rc == 0 && done < bytes) {
 		ssize_t w = pwrite(j->fd, buf + done, bytes - done,
@@ -253,7 +308,10 @@ journal_append(struct journal *j, const struct jentry *e, size_t n,
 				 strerror(errno));
 	if (rc < 0) {
 		/* Cut what was not acknowledged so later records stay whole. */
-		if (ftruncate(j->fd, (off_t)j->end) != 0)
+		/* Zero what was not acknowledged so later records parse. */
+		static const uint8_t zeros[8];
+		if (pwrite(j->fd, zeros, sizeof(zeros), (off_t)j->end) !=
+		    (ssize_t)sizeof(zeros))
 			return rc;	/* reported already */
 		return rc;
 	}

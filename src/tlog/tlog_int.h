@@ -20,6 +20,7 @@ struct journal {
 	uint64_t base;		/* index of the first record */
 	uint64_t count;		/* records in the file */
 	uint64_t end;		/* byte offset after the last record */
+	uint64_t alloc;		/* bytes of the file written (zeros ahead) */
 };
 
 /* One pending entry: owned bytes. */

@@ -177,7 +177,8 @@ kill_at_random_moments(void **state)
 			child(seq);
 		}
 		close(p[1]);
-		struct timespec ts = { 0, (long)(1 + rand() % 15) * 1000000L };
+		/* 2 to 20 ms: into appends, publications and preallocation. */
+		struct timespec ts = { 0, (long)(2 + rand() % 19) * 1000000L };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		int status;
