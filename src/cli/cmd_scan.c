@@ -1,13 +1,19 @@
 /*
  * cmd_scan.c - palisade scan PATH...
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "palisade/scan.h"
+#include "palisade/tlog.h"
 
 enum { OUT_TEXT, OUT_JSON, OUT_SARIF };
 
@@ -17,7 +23,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: palisade scan [--json | --sarif] [--policy FILE] "
 	    "[--follow-symlinks]\n"
-	    "                     [--strict] [--no-sandbox] PATH...\n"
+	    "                     [--strict] [--no-sandbox] [--log DIR] PATH...\n"
 	    "\n"
 	    "Scans model files and directories (recursively) for malicious code.\n"
 	    "Formats are recognized from content, never from names.\n"
@@ -28,6 +34,8 @@ usage(FILE *fp)
 	    "  --follow-symlinks   follow symbolic links (default: skip them)\n"
 	    "  --strict            files that are not models are errors\n"
 	    "  --no-sandbox        do not confine the scanner with seccomp\n"
+	    "  --log DIR           record the verdict in the transparency log DIR\n"
+	    "                      (the scan runs in a confined child process)\n"
 	    "  --list-rules        print every rule id, severity and summary\n"
 	    "\n"
 	    "Exit status: 0 clean, 1 findings, 2 could not scan.\n");
@@ -49,6 +57,7 @@ list_rules(void)
 struct scan_args {
 	int out;
 	const char *policy;
+	const char *log;	/* --log DIR */
 	unsigned flags;
 };
 
@@ -63,6 +72,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		{ "strict", no_argument, NULL, 'S' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "list-rules", no_argument, NULL, 'R' },
+		{ "log", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -70,6 +80,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 
 	a->out = OUT_TEXT;
 	a->policy = NULL;
+	a->log = NULL;
 	a->flags = PAL_SCAN_SANDBOX;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -81,6 +92,7 @@ parse_args(int argc, char **argv, struct scan_args *a)
 		case 'S': a->flags |= PAL_SCAN_STRICT; break;
 		case 'n': a->flags &= ~(unsigned)PAL_SCAN_SANDBOX; break;
 		case 'R': list_rules(); exit(CLI_OK);
+		case 'G': a->log = optarg; break;
 		case 'h': usage(stdout); exit(CLI_OK);
 		default: usage(stderr); return -1;
 		}
@@ -108,8 +120,9 @@ write_report(const struct pal_scan *s, int out)
 	return r;
 }
 
-int
-cmd_scan(int argc, char **argv)
+/* The scan itself, with the arguments parse_args read. */
+static int
+scan_main(int argc, char **argv, const struct scan_args *pa)
 {
 	struct pal_policy *policy = NULL;
 	struct pal_scan *s = NULL;
@@ -119,8 +132,7 @@ cmd_scan(int argc, char **argv)
 	int i, r, rc = CLI_ERROR;
 
 	pal_err_clear(&err);
-	if (parse_args(argc, argv, &a) != 0)
-		return CLI_ERROR;
+	a = *pa;
 	if ((r = pal_policy_new_default(&policy, &err)) != 0)
 		goto fail;
 	if (a.policy != NULL &&
@@ -150,4 +162,64 @@ out:
 	pal_scan_free(s);
 	pal_policy_free(policy);
 	return rc;
+}
+
+/*
+ * With --log the scan runs in a child, which confines itself as usual,
+ * while this process, which stays unconfined, records the verdict (the
+ * child's exit status) in the log: the scanner never holds the log open,
+ * and the sandbox lets it write to standard output and error only.
+ */
+static int
+scan_logged(int argc, char **argv, struct scan_args *a)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "palisade scan: fork: %s\n", strerror(errno));
+		return CLI_ERROR;
+	}
+	if (pid == 0) {
+		int rc = scan_main(argc, argv, a);
+		fflush(stdout);
+		_exit(rc);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_ERROR;
+	json_t *paths = json_array();
+	for (int i = optind; i < argc; i++)
+		json_array_append_new(paths, json_string(argv[i]));
+	json_t *d = json_pack("{s:o, s:i, s:b}", "paths", paths, "exit", rc,
+			      "crashed", !WIFEXITED(status));
+	char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	struct pal_err err = { 0 };
+	uint64_t index;
+	int lrc = pal_log_record(a->log, rc == 0 ? "model.scan" :
+				 rc == 1 ? "model.scan-findings" :
+				 "model.scan-error", "cli", NULL, dj, &index,
+				 &err);
+	free(dj);
+	if (lrc < 0) {
+		fputs("palisade scan: log: ", stderr);
+		cli_put_safe(stderr, err.msg);
+		fputc('\n', stderr);
+		return rc == CLI_FINDING ? rc : CLI_ERROR;
+	}
+	fprintf(stderr, "palisade scan: logged as entry %llu of %s\n",
+		(unsigned long long)index, a->log);
+	return rc;
+}
+
+int
+cmd_scan(int argc, char **argv)
+{
+	struct scan_args a;
+	if (parse_args(argc, argv, &a) != 0)
+		return CLI_ERROR;
+	if (a.log != NULL)
+		return scan_logged(argc, argv, &a);
+	return scan_main(argc, argv, &a);
 }

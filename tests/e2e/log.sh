@@ -142,6 +142,13 @@ expect_exit 0 "get the failed verification" -- "$PALISADE" log get "$L" \
 	--index "${failed_idx:-none}"
 expect_grep '"type":"model.verify-failed"' "$TMP/out" "the refusal is recorded"
 expect_grep '"subject":"sha256:' "$TMP/out" "with the model's root digest"
+printf 'cos\nsystem\n(S'"'"'id'"'"'\ntR.' > "$M/evil.pkl"
+expect_exit 1 "scan --log" -- "$PALISADE" scan --log "$L" "$M"
+scan_idx=$(sed -n 's/.*logged as entry \([0-9]*\) .*/\1/p' "$TMP/err")
+expect_exit 0 "get the scan verdict" -- "$PALISADE" log get "$L" \
+	--index "${scan_idx:-none}"
+expect_grep '"type":"model.scan-findings"' "$TMP/out" "the scan verdict is recorded"
+expect_grep '"exit":1' "$TMP/out" "with its exit status"
 expect_exit 0 "verify after records" -- "$PALISADE" log verify "$L"
 
 # Tampering: each on a fresh copy.
