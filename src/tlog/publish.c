@@ -3,10 +3,9 @@
  * checkpoints, and the replaceable latest checkpoint.
  *
  * A file is written under a temporary name in tmp/, fsynced, and then
- * linked (for
- * write-once files: link(2) fails if the name exists, so a file is never
- * replaced) or renamed (for the latest checkpoint) into place, and its
- * directory fsynced.  After a crash a write-once file may already exist:
+ * renamed into place: for write-once files with RENAME_NOREPLACE, which
+ * fails if the name exists, so a file is never replaced; for the latest
+ * checkpoint plainly.  Its directory is then fsynced.  After a crash a write-once file may already exist:
  * that is fine when its content is exactly what would be written, and
  * corruption otherwise.
  */
@@ -137,7 +136,15 @@ publish_once(int dirfd, const char *path, const void *data, size_t len,
 	int rc = make_parents(dirfd, path, err);
 	if (rc == 0)
 		rc = write_temp(dirfd, path, data, len, &tmp, err);
-	if (rc == 0 && linkat(dirfd, tmp, dirfd, path, 0) != 0) {
+	/*
+	 * renameat2(RENAME_NOREPLACE) never replaces an existing name, like
+	 * link(2), but leaves no temporary inode to delete afterwards.
+	 */
+	if (rc == 0 && renameat2(dirfd, tmp, dirfd, path, RENAME_NOREPLACE)
+	    == 0) {
+		free(tmp);
+		tmp = NULL;
+	} else if (rc == 0) {
 		if (errno != EEXIST) {
 			rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 					 strerror(errno));
