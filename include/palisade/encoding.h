@@ -33,6 +33,12 @@ int pal_base64_encode(const uint8_t *in, size_t n, struct pal_buf *b);
 int pal_base64_decode(const char *s, size_t len, uint8_t **out,
 		      size_t *out_len, struct pal_err *err);
 
+/*
+ * A canonical decimal of exactly n bytes: digits only, no sign, no
+ * leading zero (save "0" itself), at most 2^64 - 1.  0 or -1.
+ */
+int pal_decimal_parse(const char *s, size_t n, uint64_t *out);
+
 /* 1 when a and b are equal; time depends on n only. */
 int pal_ct_equal(const void *a, const void *b, size_t n);
 

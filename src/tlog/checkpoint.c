@@ -15,26 +15,6 @@
 #include "palisade/note.h"
 #include "palisade/text.h"
 
-/* Decimal without sign or leading zeros (except "0"), at most 2^64 - 1. */
-static int
-parse_size(const uint8_t *p, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(p[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 static int
 parse_root(const uint8_t *p, size_t n, uint8_t root[PAL_MERKLE_HASH_LEN],
 	   struct pal_err *err)
@@ -91,7 +71,7 @@ parse_lines(struct pal_cur *cur, struct pal_checkpoint *c,
 		return pal_err_set(err, PAL_ERR_FORMAT,
 				   "checkpoint: bad origin line");
 	if (pal_cur_line(cur, PAL_NOTE_MAX_LEN, &p, &n) < 0 ||
-	    parse_size(p, n, &c->size) < 0)
+	    pal_decimal_parse((const char *)p, n, &c->size) < 0)
 		return pal_err_set(err, PAL_ERR_FORMAT,
 				   "checkpoint: tree size is not a canonical "
 				   "decimal number");

@@ -63,23 +63,6 @@ pal_cosig_verifier_free(struct pal_cosig_verifier *w)
 	free(w);
 }
 
-static int
-parse_hex_id(const char *p, uint32_t *id)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 8; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-			c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return -1;
-		v = v << 4 | (uint32_t)d;
-	}
-	*id = v;
-	return 0;
-}
-
 /* Splits "name+hex8+base64" into its parts; 0 on success. */
 static int
 split_vkey(const char *s, size_t len, size_t *name_len, uint32_t *id)
@@ -92,7 +75,7 @@ split_vkey(const char *s, size_t len, size_t *name_len, uint32_t *id)
 	if (len - *name_len < 10 || s[*name_len + 9] != '+' ||
 	    *name_len > PAL_NOTE_NAME_MAX)
 		return -1;
-	return parse_hex_id(s + *name_len + 1, id);
+	return pal_note_parse_key_id(s + *name_len + 1, id);
 }
 
 int

@@ -28,4 +28,7 @@ int pal_note_check_name(const uint8_t *p, size_t n, struct pal_err *err);
 int pal_note_key_id(const char *name, uint8_t type, const uint8_t *key,
 		    size_t key_len, uint32_t *id);
 
+/* Eight lowercase hex digits (a key ID as Go writes it); 0 or -1. */
+int pal_note_parse_key_id(const char *hex, uint32_t *id);
+
 #endif

@@ -178,8 +178,8 @@ split_vkey(const char *s, size_t len, size_t *plus1, size_t *plus2)
 	return 0;
 }
 
-static int
-parse_id(const char *hex, uint32_t *id)
+int
+pal_note_parse_key_id(const char *hex, uint32_t *id)
 {
 	uint32_t v = 0;
 
@@ -210,7 +210,7 @@ pal_note_verifier_parse(const char *vkey, size_t len,
 	*out = NULL;
 	if (len > VKEY_MAX || memchr(vkey, '\0', len) != NULL ||
 	    split_vkey(vkey, len, &p1, &p2) < 0 || p1 > PAL_NOTE_NAME_MAX ||
-	    parse_id(vkey + p1 + 1, &id) < 0)
+	    pal_note_parse_key_id(vkey + p1 + 1, &id) < 0)
 		return pal_err_set(err, PAL_ERR_FORMAT,
 				   "vkey is not name+hex(key ID)+base64(key)");
 	memcpy(name, vkey, p1);

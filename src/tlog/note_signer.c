@@ -205,24 +205,6 @@ pal_note_signer_vkey(const struct pal_note_signer *s, char **vkey,
 	return 0;
 }
 
-/* Eight lowercase hex digits, as Go writes key IDs. */
-static int
-parse_key_id(const char *p, uint32_t *id)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 8; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-			c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return -1;
-		v = v << 4 | (uint32_t)d;
-	}
-	*id = v;
-	return 0;
-}
-
 static int
 is_b64_char(char c)
 {
@@ -300,7 +282,7 @@ pal_note_signer_from_skey(const char *skey, size_t len,
 	const char *p = skey + pre;
 	size_t n = len - pre;
 	if (split_skey(p, n, &name_len) < 0 || name_len > PAL_NOTE_NAME_MAX ||
-	    parse_key_id(p + name_len + 1, &id) < 0)
+	    pal_note_parse_key_id(p + name_len + 1, &id) < 0)
 		return pal_err_set(err, PAL_ERR_FORMAT,
 				   "private key is not PRIVATE+KEY+name+"
 				   "hex(key ID)+base64(key)");

@@ -30,26 +30,6 @@ has_prefix(const uint8_t *p, size_t n, const char *tag)
 	return n >= k && memcmp(p, tag, k) == 0;
 }
 
-/* Decimal without sign or leading zeros (except "0"), at most 2^64 - 1. */
-static int
-parse_u64(const uint8_t *p, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(p[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 static int
 parse_extra(struct pal_tlog_proof *t, const uint8_t *p, size_t n,
 	    struct pal_err *err)
@@ -159,9 +139,9 @@ parse_lines(struct pal_tlog_proof *t, struct pal_cur *c, struct pal_err *err)
 		    (rc = next_line(c, &p, &n, "index", err)) < 0)
 			return rc;
 	}
+	size_t tag = sizeof(index_tag) - 1;
 	if (!has_prefix(p, n, index_tag) ||
-	    parse_u64(p + sizeof(index_tag) - 1, n - (sizeof(index_tag) - 1),
-		      &t->index) < 0)
+	    pal_decimal_parse((const char *)p + tag, n - tag, &t->index) < 0)
 		return pal_err_set(err, PAL_ERR_FORMAT, "tlog proof: no "
 				   "\"index\" line with a canonical decimal");
 	for (;;) {
