@@ -144,6 +144,7 @@ pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 
 struct pubctx {
 	struct pal_log *l;
+	struct stage *stage;
 };
 
 static int
@@ -157,14 +158,14 @@ write_full_tile(void *ctx, int level, uint64_t index,
 			       sizeof(path));
 	if (rc < 0)
 		return pal_err_set(err, rc, "tile path");
-	return publish_once(c->l->dirfd, path, hashes,
-			    PAL_TILE_WIDTH * PAL_MERKLE_HASH_LEN, err);
+	return stage_file(c->l->dirfd, c->stage, path, hashes,
+			  PAL_TILE_WIDTH * PAL_MERKLE_HASH_LEN, err);
 }
 
 /* Appends an entry to the partial bundle; writes it when it fills. */
 static int
-bundle_add(struct pal_log *l, uint64_t index, const struct jentry *e,
-	   struct pal_err *err)
+bundle_add(struct pal_log *l, struct stage *st, uint64_t index,
+	   const struct jentry *e, struct pal_err *err)
 {
 	uint8_t be[2] = { (uint8_t)(e->len >> 8), (uint8_t)e->len };
 	if (pal_buf_append(&l->bundle, be, 2) < 0 ||
@@ -176,15 +177,15 @@ bundle_add(struct pal_log *l, uint64_t index, const struct jentry *e,
 	int rc = pal_tile_path(PAL_TILE_ENTRIES, index / PAL_TILE_WIDTH,
 			       PAL_TILE_WIDTH, path, sizeof(path));
 	if (rc == 0)
-		rc = publish_once(l->dirfd, path, l->bundle.p, l->bundle.len,
-				  err);
+		rc = stage_file(l->dirfd, st, path, l->bundle.p, l->bundle.len,
+				err);
 	pal_buf_reset(&l->bundle);
 	return rc;
 }
 
 /* The partial tiles and bundle of the current size. */
 static int
-write_partials(struct pal_log *l, struct pal_err *err)
+write_partials(struct pal_log *l, struct stage *st, struct pal_err *err)
 {
 	const struct edge *e = &l->edge;
 	char path[PAL_TILE_PATH_MAX];
@@ -195,17 +196,17 @@ write_partials(struct pal_log *l, struct pal_err *err)
 		rc = pal_tile_path(lv, e->size >> (8 * (lv + 1)), e->w[lv],
 				   path, sizeof(path));
 		if (rc == 0)
-			rc = publish_once(l->dirfd, path, e->h[lv],
-					  (size_t)e->w[lv] *
-					  PAL_MERKLE_HASH_LEN, err);
+			rc = stage_file(l->dirfd, st, path, e->h[lv],
+					(size_t)e->w[lv] * PAL_MERKLE_HASH_LEN,
+					err);
 	}
 	unsigned w = (unsigned)(e->size % PAL_TILE_WIDTH);
 	if (rc == 0 && w != 0) {
 		rc = pal_tile_path(PAL_TILE_ENTRIES, e->size / PAL_TILE_WIDTH,
 				   w, path, sizeof(path));
 		if (rc == 0)
-			rc = publish_once(l->dirfd, path, l->bundle.p,
-					  l->bundle.len, err);
+			rc = stage_file(l->dirfd, st, path, l->bundle.p,
+					l->bundle.len, err);
 	}
 	return rc;
 }
@@ -240,26 +241,34 @@ log_write_checkpoint(int dirfd, const char *origin, const struct edge *e,
 	return rc;
 }
 
+/*
+ * Tiles and bundles are staged and made durable together (one syncfs
+ * instead of a sync per file), before the checkpoint that covers them.
+ */
 static int
 publish_entries(struct pal_log *l, const struct jentry *v, size_t n,
 		struct pal_err *err)
 {
-	struct pubctx c = { l };
+	struct stage st = { 0 };
+	struct pubctx c = { l, &st };
 	uint8_t leaf[PAL_MERKLE_HASH_LEN];
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t index = l->edge.size;
 		pal_merkle_leaf_hash(v[i].data, v[i].len, leaf);
-		rc = bundle_add(l, index, &v[i], err);
+		rc = bundle_add(l, &st, index, &v[i], err);
 		if (rc == 0)
 			rc = edge_push(&l->edge, leaf, write_full_tile, &c,
 				       err);
 	}
 	if (rc == 0)
-		rc = write_partials(l, err);
+		rc = write_partials(l, &st, err);
+	if (rc == 0)
+		rc = stage_commit(l->dirfd, &st, err);
+	stage_free(l->dirfd, &st);
 	if (rc == 0)
 		rc = log_write_checkpoint(l->dirfd, l->origin, &l->edge,
-				      &l->signer, err);
+					  &l->signer, err);
 	return rc;
 }
 

@@ -67,7 +67,7 @@ sync_parent(int dirfd, const char *path, struct pal_err *err)
 /* Writes a temporary file beside path; *tmp names it (caller frees). */
 static int
 write_temp(int dirfd, const char *path, const void *data, size_t len,
-	   char **tmp, struct pal_err *err)
+	   int sync, char **tmp, struct pal_err *err)
 {
 	static unsigned long seq;
 	/* In tmp/, which the writer empties when it opens the log. */
@@ -96,7 +96,7 @@ write_temp(int dirfd, const char *path, const void *data, size_t len,
 		else
 			done += (size_t)w;
 	}
-	if (rc == 0 && fsync(fd) != 0)
+	if (rc == 0 && sync && fsync(fd) != 0)
 		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", *tmp,
 				 strerror(errno));
 	if (fd >= 0)
@@ -128,6 +128,110 @@ same_content(int dirfd, const char *path, const void *data, size_t len,
 	return same;
 }
 
+/* 1 when the files a and b (relative to dirfd) hold the same bytes, 0
+ * when they differ, or an error. */
+static int
+same_files(int dirfd, const char *a, const char *b, struct pal_err *err)
+{
+	int fd = openat(dirfd, a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "%s: %s", a,
+				   strerror(errno));
+	struct stat st;
+	uint8_t *buf = NULL;
+	int rc;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size <= PUB_MAX &&
+	    (buf = malloc((size_t)st.st_size + 1)) != NULL &&
+	    pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+		rc = same_content(dirfd, b, buf, (size_t)st.st_size, err);
+	else
+		rc = pal_err_set(err, PAL_ERR_IO, "%s: cannot read it back",
+				 a);
+	close(fd);
+	free(buf);
+	return rc;
+}
+
+int
+stage_file(int dirfd, struct stage *s, const char *path, const void *data,
+	   size_t len, struct pal_err *err)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **t = realloc(s->tmp, cap * sizeof(*t));
+		if (t != NULL)
+			s->tmp = t;
+		char **p = t ? realloc(s->path, cap * sizeof(*p)) : NULL;
+		if (p == NULL)
+			return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+		s->path = p;
+		s->cap = cap;
+	}
+	char *tmp = NULL, *dup = strdup(path);
+	int rc = dup ? make_parents(dirfd, path, err) :
+		pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	if (rc == 0)
+		rc = write_temp(dirfd, path, data, len, 0, &tmp, err);
+	if (rc < 0) {
+		free(dup);
+		free(tmp);
+		return rc;
+	}
+	s->tmp[s->n] = tmp;
+	s->path[s->n++] = dup;
+	return 0;
+}
+
+int
+stage_commit(int dirfd, struct stage *s, struct pal_err *err)
+{
+	if (s->n == 0)
+		return 0;
+	if (syncfs(dirfd) != 0)
+		return pal_err_set(err, PAL_ERR_IO, "syncfs: %s",
+				   strerror(errno));
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		if (renameat2(dirfd, s->tmp[i], dirfd, s->path[i],
+			      RENAME_NOREPLACE) == 0) {
+			free(s->tmp[i]);
+			s->tmp[i] = NULL;
+			continue;
+		}
+		if (errno != EEXIST) {
+			rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", s->path[i],
+					 strerror(errno));
+			break;
+		}
+		/* Written before a crash: it must be what we would write. */
+		int same = same_files(dirfd, s->tmp[i], s->path[i], err);
+		if (same < 0)
+			rc = same;
+		else if (!same)
+			rc = pal_err_set(err, PAL_ERR_VERIFY,
+					 "%s exists with other content: the "
+					 "log was tampered with", s->path[i]);
+	}
+	if (rc == 0 && syncfs(dirfd) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "syncfs: %s",
+				 strerror(errno));
+	return rc;
+}
+
+void
+stage_free(int dirfd, struct stage *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->tmp[i] != NULL)
+			unlinkat(dirfd, s->tmp[i], 0);
+		free(s->tmp[i]);
+		free(s->path[i]);
+	}
+	free(s->tmp);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
 int
 publish_once(int dirfd, const char *path, const void *data, size_t len,
 	     struct pal_err *err)
@@ -135,7 +239,7 @@ publish_once(int dirfd, const char *path, const void *data, size_t len,
 	char *tmp = NULL;
 	int rc = make_parents(dirfd, path, err);
 	if (rc == 0)
-		rc = write_temp(dirfd, path, data, len, &tmp, err);
+		rc = write_temp(dirfd, path, data, len, 1, &tmp, err);
 	/*
 	 * renameat2(RENAME_NOREPLACE) never replaces an existing name, like
 	 * link(2), but leaves no temporary inode to delete afterwards.
@@ -200,7 +304,7 @@ publish_replace(int dirfd, const char *path, const void *data, size_t len,
 	char *tmp = NULL;
 	int rc = make_parents(dirfd, path, err);
 	if (rc == 0)
-		rc = write_temp(dirfd, path, data, len, &tmp, err);
+		rc = write_temp(dirfd, path, data, len, 1, &tmp, err);
 	if (rc == 0 && renameat(dirfd, tmp, dirfd, path) != 0) {
 		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 				 strerror(errno));

@@ -80,6 +80,23 @@ int edge_load(struct edge *e, int dirfd, uint64_t size, struct pal_err *err);
 int publish_once(int dirfd, const char *path, const void *data, size_t len,
 		 struct pal_err *err);
 
+/*
+ * A publication's write-once files, staged: each is written to tmp/
+ * without a sync; stage_commit makes them all durable with one syncfs(2),
+ * renames them into place (RENAME_NOREPLACE; an existing file must be
+ * identical) and syncs again for the names.  A crash before the commit
+ * leaves only tmp/ files, removed when the log is next opened.
+ */
+struct stage {
+	char **tmp, **path;
+	size_t n, cap;
+};
+
+int stage_file(int dirfd, struct stage *s, const char *path,
+	       const void *data, size_t len, struct pal_err *err);
+int stage_commit(int dirfd, struct stage *s, struct pal_err *err);
+void stage_free(int dirfd, struct stage *s);
+
 /* Removes what a crash left in tmp/ (the writer's lock held). */
 int publish_clean_tmp(int dirfd, struct pal_err *err);
 
