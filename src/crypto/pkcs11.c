@@ -168,33 +168,6 @@ p11_destroy(struct pal_signer *sg)
 	sg->ctx = NULL;
 }
 
-/*
- * The key must be allowed to sign, and must not ask for the PIN again on
- * every use (the PIN is gone by then).
- */
-static int
-check_usable(struct pal_p11_session *s, CK_OBJECT_HANDLE key,
-	     struct pal_err *err)
-{
-	int sign = 0, always = 0;
-	int rc = pal_p11_attr_bool(s, key, CKA_SIGN, &sign, err);
-
-	if (rc < 0)
-		return rc;
-	if (!sign)
-		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
-				   "the key on token '%s' may not sign "
-				   "(CKA_SIGN is false)", s->label);
-	/* Modules before PKCS#11 2.20 do not know the attribute. */
-	if (pal_p11_attr_bool(s, key, CKA_ALWAYS_AUTHENTICATE, &always,
-			      NULL) == 0 && always)
-		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
-				   "the key on token '%s' needs the PIN for "
-				   "every signature (CKA_ALWAYS_AUTHENTICATE); "
-				   "that is not supported", s->label);
-	return 0;
-}
-
 /* Opens the session, finds the key and its public half. */
 static int
 open_key(const struct pal_p11_uri *u, struct p11_signer *c,
@@ -210,7 +183,7 @@ open_key(const struct pal_p11_uri *u, struct p11_signer *c,
 				       err)) < 0 ||
 	    (rc = pal_p11_find_key(&c->s, u, CKO_PRIVATE_KEY, &c->key,
 				   err)) < 0 ||
-	    (rc = check_usable(&c->s, c->key, err)) < 0 ||
+	    (rc = pal_p11_check_signing(&c->s, c->key, err)) < 0 ||
 	    (rc = pal_p11_public_of(&c->s, c->key, pub, err)) < 0)
 		return rc;
 	c->field = ((size_t)EVP_PKEY_get_bits(*pub) + 7) / 8;

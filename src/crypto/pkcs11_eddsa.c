@@ -119,37 +119,6 @@ pal_p11_ed25519_public(struct pal_p11_session *s, CK_OBJECT_HANDLE obj,
 	return rc;
 }
 
-/* The private key's CKA_PUBLIC_KEY_INFO, an Ed25519 SPKI, when it has one. */
-static int
-public_from_info(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
-		 EVP_PKEY **out, struct pal_err *err)
-{
-	uint8_t *spki = NULL;
-	const unsigned char *p;
-	EVP_PKEY *k = NULL;
-	size_t n = 0;
-
-	if (pal_p11_attr(s, priv, CKA_PUBLIC_KEY_INFO, &spki, &n, NULL) == 0 &&
-	    n > 0) {
-		p = spki;
-		k = d2i_PUBKEY(NULL, &p, (long)n);
-		if (k != NULL && ((size_t)(p - spki) != n ||
-				  EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519)) {
-			EVP_PKEY_free(k);
-			k = NULL;
-		}
-		ERR_clear_error();
-	}
-	free(spki);
-	if (k == NULL)
-		return pal_err_set(err, PAL_ERR_INVALID,
-				   "no public key object with the private "
-				   "key's CKA_ID, and no usable "
-				   "CKA_PUBLIC_KEY_INFO on the private key");
-	*out = k;
-	return 0;
-}
-
 int
 pal_p11_ed25519_public_of(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 			  EVP_PKEY **out, struct pal_err *err)
@@ -163,7 +132,7 @@ pal_p11_ed25519_public_of(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 				    err)) < 0)
 		return rc;
 	if (count == 0)
-		return public_from_info(s, priv, out, err);
+		return pal_p11_public_from_info(s, priv, NULL, out, err);
 	return pal_p11_ed25519_public(s, pub, out, err);
 }
 
@@ -222,29 +191,6 @@ pal_p11_eddsa_sign(struct pal_p11_eddsa *k, const uint8_t *msg, size_t len,
 	return 0;
 }
 
-/* The key may sign and does not want the PIN on every use. */
-static int
-check_usable(struct pal_p11_session *s, CK_OBJECT_HANDLE key,
-	     struct pal_err *err)
-{
-	int sign = 0, always = 0;
-	int rc = pal_p11_attr_bool(s, key, CKA_SIGN, &sign, err);
-
-	if (rc < 0)
-		return rc;
-	if (!sign)
-		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
-				   "the key on token '%s' may not sign "
-				   "(CKA_SIGN is false)", s->label);
-	if (pal_p11_attr_bool(s, key, CKA_ALWAYS_AUTHENTICATE, &always,
-			      NULL) == 0 && always)
-		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
-				   "the key on token '%s' needs the PIN for "
-				   "every signature (CKA_ALWAYS_AUTHENTICATE); "
-				   "that is not supported", s->label);
-	return 0;
-}
-
 static int
 open_key(const struct pal_p11_uri *u, struct pal_p11_eddsa *k,
 	 struct pal_err *err)
@@ -259,7 +205,7 @@ open_key(const struct pal_p11_uri *u, struct pal_p11_eddsa *k,
 				       err)) < 0 ||
 	    (rc = pal_p11_find_key(&k->s, u, CKO_PRIVATE_KEY, &k->key,
 				   err)) < 0 ||
-	    (rc = check_usable(&k->s, k->key, err)) < 0 ||
+	    (rc = pal_p11_check_signing(&k->s, k->key, err)) < 0 ||
 	    (rc = pal_p11_ed25519_public_of(&k->s, k->key, &k->pub,
 					    err)) < 0)
 		return rc;

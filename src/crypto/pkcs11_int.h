@@ -111,6 +111,22 @@ int pal_p11_find_key(struct pal_p11_session *s, const struct pal_p11_uri *u,
 		     struct pal_err *err);
 
 /*
+ * The key may sign and does not ask for the PIN on every use (the PIN is
+ * wiped once the session is logged in).
+ */
+int pal_p11_check_signing(struct pal_p11_session *s, CK_OBJECT_HANDLE key,
+			  struct pal_err *err);
+
+/*
+ * The private key's CKA_PUBLIC_KEY_INFO (PKCS#11 3.0), when it has one and
+ * it is an EC key on group (an OpenSSL group name), or, with group NULL,
+ * an Ed25519 key.  PAL_ERR_INVALID otherwise.
+ */
+int pal_p11_public_from_info(struct pal_p11_session *s,
+			     CK_OBJECT_HANDLE priv, const char *group,
+			     EVP_PKEY **out, struct pal_err *err);
+
+/*
  * The public half of the private EC key priv: the public key object with
  * its CKA_ID (its CKA_EC_PARAMS must equal the private key's), else the
  * private key's CKA_PUBLIC_KEY_INFO.  A P-256, P-384 or P-521 key, or an

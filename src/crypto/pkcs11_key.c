@@ -358,14 +358,14 @@ pal_p11_public_key(struct pal_p11_session *s, CK_OBJECT_HANDLE pub,
 	return rc;
 }
 
-/* The private key's CKA_PUBLIC_KEY_INFO (PKCS#11 3.0), when it has one. */
-static int
-public_from_info(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
-		 const struct curve *c, EVP_PKEY **out, struct pal_err *err)
+int
+pal_p11_public_from_info(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
+			 const char *group, EVP_PKEY **out,
+			 struct pal_err *err)
 {
 	uint8_t *spki = NULL;
 	const unsigned char *p;
-	char group[32];
+	char g[32];
 	EVP_PKEY *k = NULL;
 	size_t n = 0;
 
@@ -373,12 +373,13 @@ public_from_info(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 	    n > 0) {
 		p = spki;
 		k = d2i_PUBKEY(NULL, &p, (long)n);
-		if (k != NULL && ((size_t)(p - spki) != n ||
-				  !EVP_PKEY_is_a(k, "EC") ||
-				  EVP_PKEY_get_group_name(k, group,
-							  sizeof(group),
-							  NULL) != 1 ||
-				  strcmp(group, c->group) != 0)) {
+		int ok = k != NULL && (size_t)(p - spki) == n &&
+			(group == NULL ?
+			 EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 :
+			 EVP_PKEY_is_a(k, "EC") &&
+			 EVP_PKEY_get_group_name(k, g, sizeof(g), NULL) == 1 &&
+			 strcmp(g, group) == 0);
+		if (!ok) {
 			EVP_PKEY_free(k);
 			k = NULL;
 		}
@@ -467,10 +468,33 @@ pal_p11_public_of(struct pal_p11_session *s, CK_OBJECT_HANDLE priv,
 				    err)) < 0)
 		goto out;
 	if (count == 0)
-		rc = public_from_info(s, priv, c, out, err);
+		rc = pal_p11_public_from_info(s, priv, c->group, out, err);
 	else if ((rc = same_params(s, pub, params, plen, err)) == 0)
 		rc = pal_p11_public_key(s, pub, out, err);
 out:
 	free(params);
 	return rc;
+}
+
+int
+pal_p11_check_signing(struct pal_p11_session *s, CK_OBJECT_HANDLE key,
+		      struct pal_err *err)
+{
+	int sign = 0, always = 0;
+	int rc = pal_p11_attr_bool(s, key, CKA_SIGN, &sign, err);
+
+	if (rc < 0)
+		return rc;
+	if (!sign)
+		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
+				   "the key on token '%s' may not sign "
+				   "(CKA_SIGN is false)", s->label);
+	/* Modules before PKCS#11 2.20 do not know the attribute. */
+	if (pal_p11_attr_bool(s, key, CKA_ALWAYS_AUTHENTICATE, &always,
+			      NULL) == 0 && always)
+		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
+				   "the key on token '%s' needs the PIN for "
+				   "every signature (CKA_ALWAYS_AUTHENTICATE); "
+				   "that is not supported", s->label);
+	return 0;
 }

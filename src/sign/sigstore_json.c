@@ -161,25 +161,6 @@ ss_json_hash(json_t *v, uint8_t out[32], const char *path,
 	return 0;
 }
 
-static int
-digits_u64(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 int
 ss_json_u64(json_t *parent, const char *key, uint64_t max, uint64_t *out,
 	    const char *path, struct pal_err *err)
@@ -196,7 +177,7 @@ ss_json_u64(json_t *parent, const char *key, uint64_t max, uint64_t *out,
 		ok = json_integer_value(v) >= 0;
 		x = (uint64_t)json_integer_value(v);
 	} else if (json_is_string(v)) {
-		ok = digits_u64(json_string_value(v), json_string_length(v),
+		ok = pal_decimal_parse(json_string_value(v), json_string_length(v),
 				&x) == 0;
 	} else {
 		ok = 0;
