@@ -19,6 +19,8 @@
 #include "palisade/encoding.h"
 #include "palisade/merkle.h"
 
+#include "merkle_ref.h"
+
 #define HLEN PAL_MERKLE_HASH_LEN
 
 struct vector {
@@ -255,55 +257,9 @@ roots_of_the_test_tree(void **state)
 /*
  * Every leaf of trees of every size up to 70 proves its inclusion with the
  * proof built from the tree itself, and every prefix is consistent with
- * every larger tree: exercises the shapes the vectors do not.
+ * every larger tree: exercises the shapes the vectors do not.  The
+ * proofs to compare with come from merkle_ref.h.
  */
-static size_t
-build_path(const uint8_t (*l)[HLEN], uint64_t lo, uint64_t n, uint64_t idx,
-	   uint8_t (*out)[HLEN])
-{
-	uint64_t k = 1;
-	size_t m;
-
-	if (n == 1)
-		return 0;
-	while (k * 2 < n)
-		k *= 2;
-	if (idx < k) {
-		m = build_path(l, lo, k, idx, out);
-		pal_merkle_root(l + lo + k, n - k, out[m]);
-	} else {
-		m = build_path(l, lo + k, n - k, idx - k, out);
-		pal_merkle_root(l + lo, k, out[m]);
-	}
-	return m + 1;
-}
-
-/* RFC 9162 2.1.4.1 SUBPROOF(m, D[n], b). */
-static size_t
-build_subproof(const uint8_t (*l)[HLEN], uint64_t m, uint64_t n, int b,
-	       uint8_t (*out)[HLEN])
-{
-	uint64_t k = 1;
-	size_t c;
-
-	if (m == n) {
-		if (b)
-			return 0;
-		pal_merkle_root(l, n, out[0]);
-		return 1;
-	}
-	while (k * 2 < n)
-		k *= 2;
-	if (m <= k) {
-		c = build_subproof(l, m, k, b, out);
-		pal_merkle_root(l + k, n - k, out[c]);
-	} else {
-		c = build_subproof(l + k, m - k, n - k, 0, out);
-		pal_merkle_root(l, k, out[c]);
-	}
-	return c + 1;
-}
-
 static void
 built_trees_prove_every_leaf_and_prefix(void **state)
 {

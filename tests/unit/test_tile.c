@@ -27,6 +27,8 @@
 #include "palisade/tile.h"
 #include "palisade/tlog_proof.h"
 
+#include "merkle_ref.h"
+
 #define HLEN PAL_MERKLE_HASH_LEN
 #define MAXP PAL_MERKLE_MAX_PROOF
 #define CP(x) ((const uint8_t (*)[HLEN])(x))
@@ -418,53 +420,6 @@ mem_reader(struct memtree *t, uint64_t size)
 {
 	t->size = size;
 	return (struct pal_hash_reader){ .read = mem_read, .ctx = t };
-}
-
-/* Independent RFC 9162 constructions, from the leaves (test_merkle.c). */
-static size_t
-build_path(const uint8_t (*l)[HLEN], uint64_t lo, uint64_t n, uint64_t idx,
-	   uint8_t (*out)[HLEN])
-{
-	uint64_t k = 1;
-	size_t m;
-
-	if (n == 1)
-		return 0;
-	while (k * 2 < n)
-		k *= 2;
-	if (idx < k) {
-		m = build_path(l, lo, k, idx, out);
-		pal_merkle_root(l + lo + k, n - k, out[m]);
-	} else {
-		m = build_path(l, lo + k, n - k, idx - k, out);
-		pal_merkle_root(l + lo, k, out[m]);
-	}
-	return m + 1;
-}
-
-static size_t
-build_subproof(const uint8_t (*l)[HLEN], uint64_t m, uint64_t n, int b,
-	       uint8_t (*out)[HLEN])
-{
-	uint64_t k = 1;
-	size_t c;
-
-	if (m == n) {
-		if (b)
-			return 0;
-		pal_merkle_root(l, n, out[0]);
-		return 1;
-	}
-	while (k * 2 < n)
-		k *= 2;
-	if (m <= k) {
-		c = build_subproof(l, m, k, b, out);
-		pal_merkle_root(l + k, n - k, out[c]);
-	} else {
-		c = build_subproof(l + k, m - k, n - k, 0, out);
-		pal_merkle_root(l, k, out[c]);
-	}
-	return c + 1;
 }
 
 #define NLEAVES 70000
