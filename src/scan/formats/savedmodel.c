@@ -666,7 +666,7 @@ node_check(struct tf_ctx *c, const struct pal_pb_msg *m,
     const struct pal_pb_field *f, const char *where, int in_saver)
 {
 	struct pal_pb_str name = { NULL, 0 }, op = { NULL, 0 };
-	const char *rule, *why;
+	const char *rule = NULL, *why = NULL;
 	char qo[PAL_PB_QUOTE_MAX], at[32];
 	const struct pal_tf_op *o;
 	struct pal_pb_msg nm, start;
