@@ -4,18 +4,22 @@
  * "PALJ1\n", the index of the first record (8 bytes, big-endian), then
  * records: length (4 bytes, big-endian), CRC-32 of length and data, data.
  * A record is acknowledged only after the fdatasync that follows its
- * write, so a record cut short or with a bad checksum at the end of the
- * records (nothing but zeros after it) was never acknowledged and is
- * dropped; one anywhere else means the file was damaged, and opening
+ * write, and at most JBATCH_MAX bytes are written between two syncs.  So
+ * a record cut short or with a bad checksum, with nothing but zeros from
+ * JBATCH_MAX bytes after it on, is the last write torn by a crash and
+ * was never acknowledged: it and what follows are dropped (and zeroed).
+ * A bad record anywhere else means the file was damaged, and opening
  * fails rather than guess.  Zeros are written ahead of the records in
  * 4 MiB steps so that appends do not allocate blocks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -26,6 +30,13 @@
 #define HEADER (6 + 8)
 #define JOURNAL_MAX (1ULL << 34)	/* 16 GiB of unpublished entries */
 #define PREALLOC (4u << 20)		/* zeros written ahead */
+/*
+ * Bytes written between two fdatasyncs at most.  After a power loss the
+ * unsynced bytes of the last write may be on disk in any mix of pages,
+ * so a bad record followed by non-zero bytes within JBATCH_MAX of it is
+ * that write torn, and non-zero bytes beyond are damage.
+ */
+#define JBATCH_MAX (4u << 20)
 
 static void
 put_be(uint8_t *p, uint64_t v, int n)
@@ -41,6 +52,27 @@ get_be(const uint8_t *p, int n)
 	for (int i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/* Writes zeros over [from, to) of fd. */
+static int
+write_zeros(int fd, uint64_t from, uint64_t to)
+{
+	static const uint8_t zeros[65536];
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) :
+			sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)from);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		from += (uint64_t)w;
+	}
+	return 0;
 }
 
 static uint32_t
@@ -129,11 +161,28 @@ push(struct jentry **v, size_t *n, size_t *cap, const uint8_t *p,
 		*v = nv;
 		*cap = c;
 	}
-	uint8_t *d = malloc(len);
-	if (d == NULL)
+	uint8_t *r = malloc(JREC_HEAD + len);
+	if (r == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	memcpy(d, p, len);
-	(*v)[(*n)++] = (struct jentry){ d, len };
+	memcpy(r, p, JREC_HEAD + len);
+	(*v)[(*n)++] = (struct jentry){ r, len };
+	return 0;
+}
+
+int
+jentry_make(struct jentry *e, const uint8_t *data, size_t len,
+	    struct pal_err *err)
+{
+	if (len == 0 || len > PAL_ENTRY_MAX)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "a log entry is 1 to %d bytes, not %zu",
+				   PAL_ENTRY_MAX, len);
+	if ((e->rec = malloc(JREC_HEAD + len)) == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	put_be(e->rec, len, 4);
+	put_be(e->rec + 4, record_crc(e->rec, data, len), 4);
+	memcpy(e->rec + JREC_HEAD, data, len);
+	e->len = len;
 	return 0;
 }
 
@@ -149,9 +198,9 @@ all_zero(const uint8_t *p, size_t n)
 /*
  * Parses records; *good is the offset after the last whole one.  The
  * file is preallocated with zeros ahead of the records, so a record that
- * does not check out is the end when nothing but zeros follows the space
- * it claims (a write cut short by a crash, never acknowledged) and damage
- * otherwise.
+ * does not check out is the end when nothing but zeros follows from
+ * JBATCH_MAX bytes after it on (the end of the records, or the last write
+ * torn by a crash and never acknowledged), and damage otherwise.
  */
 static int
 parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
@@ -166,9 +215,8 @@ parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
 			record_crc(p + off, p + off + 8, rl) ==
 			get_be(p + off + 4, 4);
 		if (!ok) {
-			size_t claimed = rl <= PAL_ENTRY_MAX ? 8 + rl : 8;
-			size_t after = len - off > claimed ? off + claimed :
-				len;
+			size_t after = len - off > JBATCH_MAX ?
+				off + JBATCH_MAX : len;
 			if (all_zero(p + after, len - after))
 				break;		/* the end, or a torn write */
 			return pal_err_set(err, PAL_ERR_FORMAT,
@@ -177,10 +225,10 @@ parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
 					   "bad record length" :
 					   "checksum mismatch");
 		}
-		int rc = push(v, n, &cap, p + off + 8, rl, err);
+		int rc = push(v, n, &cap, p + off, rl, err);
 		if (rc < 0)
 			return rc;
-		off += 8 + rl;
+		off += JREC_HEAD + rl;
 		*good = off;
 	}
 	return 0;
@@ -211,19 +259,13 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 	if (rc == 0)
 		rc = parse(p, len, entries, n, &good, err);
 	/*
-	 * After the records there are only zeros, save a torn record's
-	 * bytes, which are zeroed so that the next append starts clean; the
-	 * zeros written ahead are kept.
+	 * After the records there are only zeros, save what a torn write
+	 * left, which is zeroed so that the next append starts clean.
 	 */
-	if (rc == 0 && good < len && !all_zero(p + good, len - good)) {
-		static const uint8_t zeros[8 + PAL_ENTRY_MAX];
-		size_t n0 = len - good < sizeof(zeros) ? len - good :
-			sizeof(zeros);
-		if (pwrite(j->fd, zeros, n0, (off_t)good) != (ssize_t)n0 ||
-		    fdatasync(j->fd) != 0)
-			rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
-					 strerror(errno));
-	}
+	if (rc == 0 && good < len && !all_zero(p + good, len - good) &&
+	    (write_zeros(j->fd, good, len) != 0 || fdatasync(j->fd) != 0))
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				 strerror(errno));
 	if (rc == 0) {
 		j->base = get_be(p + 6, 8);
 		j->count = *n;
@@ -233,7 +275,7 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 	free(p);
 	if (rc < 0) {
 		for (size_t i = 0; i < *n; i++)
-			free((*entries)[i].data);
+			free((*entries)[i].rec);
 		free(*entries);
 		*entries = NULL;
 		*n = 0;
@@ -251,23 +293,63 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 static int
 preallocate(struct journal *j, uint64_t need, struct pal_err *err)
 {
-	static const uint8_t zeros[65536];
 	if (need <= j->alloc)
 		return 0;
 	uint64_t to = need + PREALLOC - need % PREALLOC;
-	for (uint64_t off = j->alloc; off < to;) {
-		size_t n = to - off < sizeof(zeros) ? (size_t)(to - off) :
-			sizeof(zeros);
-		ssize_t w = pwrite(j->fd, zeros, n, (off_t)off);
+	if (write_zeros(j->fd, j->alloc, to) != 0)
+		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				   strerror(errno));
+	j->alloc = to;
+	return 0;
+}
+
+/* pwritev until every byte of iov[0..n) is written at off. */
+static int
+pwritev_all(int fd, struct iovec *iov, size_t n, off_t off)
+{
+	while (n > 0) {
+		int cnt = n < IOV_MAX ? (int)n : IOV_MAX;
+		ssize_t w = pwritev(fd, iov, cnt, off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return pal_err_set(err, PAL_ERR_IO, "journal: %s",
-					   w < 0 ? strerror(errno) :
-					   "short write");
-		off += (uint64_t)w;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += w;
+		size_t done = (size_t)w;
+		while (n > 0 && done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {		/* cut short inside *iov */
+			iov->iov_base = (uint8_t *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
 	}
-	j->alloc = to;
+	return 0;
+}
+
+/* Writes and fdatasyncs e[0..n), at most JBATCH_MAX bytes. */
+static int
+append_chunk(struct journal *j, const struct jentry *e, size_t n,
+	     size_t bytes, struct iovec *iov, struct pal_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		iov[i] = (struct iovec){ e[i].rec, JREC_HEAD + e[i].len };
+	int rc = preallocate(j, j->end + bytes, err);
+	if (rc == 0 && pwritev_all(j->fd, iov, n, (off_t)j->end) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+				 strerror(errno));
+	if (rc == 0 && fdatasync(j->fd) != 0)
+		rc = pal_err_set(err, PAL_ERR_IO, "journal: fdatasync: %s",
+				 strerror(errno));
+	if (rc < 0)
+		return rc;
+	j->end += bytes;
+	j->count += n;
 	return 0;
 }
 
@@ -275,49 +357,23 @@ int
 journal_append(struct journal *j, const struct jentry *e, size_t n,
 	       struct pal_err *err)
 {
-	/* The batch is laid out in one buffer and written with one call. */
-	size_t bytes = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += 8 + e[i].len;
-	uint8_t *buf = malloc(bytes ? bytes : 1), *p = buf;
-	if (buf == NULL)
+	struct iovec *iov = malloc((n ? n : 1) * sizeof(*iov));
+	if (iov == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		put_be(p, e[i].len, 4);
-		put_be(p + 4, record_crc(p, e[i].data, e[i].len), 4);
-		memcpy(p + 8, e[i].data, e[i].len);
-		p += 8 + e[i].len;
+	int rc = 0;
+	size_t first = 0, bytes = 0;
+	for (size_t i = 0; rc == 0 && i <= n; i++) {
+		size_t rec = i < n ? JREC_HEAD + e[i].len : 0;
+		if (i > first && (i == n || bytes + rec > JBATCH_MAX)) {
+			rc = append_chunk(j, e + first, i - first, bytes, iov,
+					  err);
+			first = i;
+			bytes = 0;
+		}
+		bytes += rec;
 	}
-	int rc = preallocate(j, j->end + bytes, err);
-	size_t done = 0;
-	while (rc == 0 && done < bytes) {
-		ssize_t w = pwrite(j->fd, buf + done, bytes - done,
-				   (off_t)(j->end + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
-					 w < 0 ? strerror(errno) :
-					 "short write");
-		else
-			done += (size_t)w;
-	}
-	free(buf);
-	if (rc == 0 && fdatasync(j->fd) != 0)
-		rc = pal_err_set(err, PAL_ERR_IO, "journal: fdatasync: %s",
-				 strerror(errno));
-	if (rc < 0) {
-		/* Cut what was not acknowledged so later records stay whole. */
-		/* Zero what was not acknowledged so later records parse. */
-		static const uint8_t zeros[8];
-		if (pwrite(j->fd, zeros, sizeof(zeros), (off_t)j->end) !=
-		    (ssize_t)sizeof(zeros))
-			return rc;	/* reported already */
-		return rc;
-	}
-	j->end += bytes;
-	j->count += n;
-	return 0;
+	free(iov);
+	return rc;
 }
 
 int

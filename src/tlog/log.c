@@ -2,10 +2,11 @@
  * log.c - appending to the log: group commit into the journal, and
  * publication of journaled entries as tiles, bundles and a checkpoint.
  *
- * Appenders queue their entry and wait.  Whichever finds no commit in
- * progress becomes the committer: it takes the whole queue, writes it to
- * the journal with one write and one fdatasync, numbers the entries in
- * that order and wakes everyone.  So with many appenders a batch grows to
+ * Appenders encode their entry as a journal record, queue it and wait.
+ * Whichever finds the queue empty becomes the committer: once no commit
+ * is in progress it takes the whole queue, writes it to the journal with
+ * one pwritev and one fdatasync, numbers the entries in that order and
+ * wakes everyone with one system call.  So with many appenders a batch grows to
  * what arrived during the previous fdatasync, and the cost of a sync is
  * shared by the whole batch.
  *
@@ -20,98 +21,154 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "palisade/encoding.h"
 #include "palisade/note.h"
 #include "tlog_int.h"
 
-/* Adds an owned entry to the pending list (taking data on success). */
+/* Makes room for n more pending entries (l->mu held). */
+static int
+pending_reserve(struct pal_log *l, size_t n, struct pal_err *err)
+{
+	if (l->cap_pending - l->n_pending >= n)
+		return 0;
+	size_t c = l->cap_pending ? l->cap_pending : 1024;
+	while (c - l->n_pending < n)
+		c *= 2;
+	struct jentry *v = realloc(l->pending, c * sizeof(*v));
+	if (v == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	l->pending = v;
+	l->cap_pending = c;
+	return 0;
+}
+
+/* Adds an owned entry to the pending list (taking it on success). */
 int
 pending_take(struct pal_log *l, struct jentry *e, struct pal_err *err)
 {
-	if (l->n_pending == l->cap_pending) {
-		size_t c = l->cap_pending ? l->cap_pending * 2 : 1024;
-		struct jentry *v = realloc(l->pending, c * sizeof(*v));
-		if (v == NULL)
-			return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-		l->pending = v;
-		l->cap_pending = c;
+	int rc = pending_reserve(l, 1, err);
+	if (rc == 0)
+		l->pending[l->n_pending++] = *e;
+	return rc;
+}
+
+/* ---- waiting for a batch ---- */
+
+/*
+ * The members of batch b sleep on the futex word l->done[b % 4], which
+ * holds (the low 32 bits of) b + 1 once batch b is complete, so that one
+ * FUTEX_WAKE wakes a whole batch.  A semaphore per request took a system
+ * call per member, and the waker was often preempted by each thread it
+ * had just woken.  There are four words because the members of batch
+ * b + 2 may already be asleep when batch b's wake-up is sent: on a shared
+ * word they would be woken for nothing.  Batches complete in order, so
+ * the word a member waits on never runs more than four batches ahead.
+ */
+static void
+batch_wait(struct pal_log *l, uint64_t b)
+{
+	uint32_t *w = &l->done[b % TLOG_WAKE_WORDS];
+	uint32_t want = (uint32_t)(b + 1);
+	for (;;) {
+		uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		if ((int32_t)(v - want) >= 0)
+			return;
+		/* EAGAIN (the word moved) and EINTR: look again. */
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
 	}
-	l->pending[l->n_pending++] = *e;
-	return 0;
+}
+
+static void
+batch_wake(struct pal_log *l, uint64_t b)
+{
+	uint32_t *w = &l->done[b % TLOG_WAKE_WORDS];
+	__atomic_store_n(w, (uint32_t)(b + 1), __ATOMIC_RELEASE);
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 /* ---- group commit ---- */
 
 /*
  * The request that finds the queue empty is its head and leads it: it
- * waits (on l->cv) until no commit runs, takes the whole queue, writes it
- * with one write and one fdatasync, and hands every request its index.
- * The others only wait on their own semaphore, posted exactly once when
- * their batch is done, after the lock is released, so that waking
- * hundreds of them does not make them queue for the mutex.  Copies kept
- * for publication are made before the lock is taken.
+ * waits (on l->cv) until no commit runs, takes the whole queue as batch
+ * l->taken, writes its records (encoded by each appender in its own
+ * thread) with one pwritev and one fdatasync, and hands every member its
+ * index.  The committer owns the members' records from then on: they
+ * move to the pending list, or are freed when the batch fails.  After a
+ * failed journal write the file's state is unknown, so the log refuses
+ * appends until it is reopened, which recovers what reached the disk: an
+ * append that reported an error may or may not be in the log.
  */
 static void
-commit_batch(struct pal_log *l, struct req *batch)
+commit_batch(struct pal_log *l, struct req *batch, uint64_t b, int broken)
 {
 	size_t n = 0;
 	for (struct req *r = batch; r != NULL; r = r->next)
 		n++;
-	struct jentry *v = calloc(n, sizeof(*v));
 	struct pal_err err = { 0 };
-	int rc = v ? 0 : pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
+	int rc = broken ? pal_err_set(&err, PAL_ERR_SYSTEM, "a journal "
+				      "write failed: reopen the log") : 0;
+	struct jentry *v = malloc(n * sizeof(*v));
+	if (rc == 0 && v == NULL)
+		rc = pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
 	size_t i = 0;
-	for (struct req *r = batch; rc == 0 && r != NULL; r = r->next, i++) {
-		v[i].len = r->len;
-		if ((v[i].data = malloc(r->len)) == NULL)
-			rc = pal_err_set(&err, PAL_ERR_NOMEM, "out of memory");
-		else
-			memcpy(v[i].data, r->data, r->len);
+	for (struct req *r = batch; v != NULL && r != NULL; r = r->next)
+		v[i++] = r->e;
+	if (rc == 0) {
+		/* Room first, so that nothing can fail after the write. */
+		pthread_mutex_lock(&l->mu);
+		rc = pending_reserve(l, n, &err);
+		pthread_mutex_unlock(&l->mu);
 	}
-	if (rc == 0)
+	int wrote = 0;
+	if (rc == 0) {
 		rc = journal_append(&l->j, v, n, &err);
+		wrote = 1;
+	}
 	pthread_mutex_lock(&l->mu);
-	i = 0;
-	for (struct req *r = batch; r != NULL; r = r->next, i++) {
-		if (rc == 0 && pending_take(l, &v[i], &err) < 0)
-			rc = PAL_ERR_NOMEM;	/* journaled: reopen finds it */
-		if (rc == 0)
+	if (rc < 0 && wrote)
+		l->broken = 1;
+	for (struct req *r = batch; r != NULL; r = r->next) {
+		if (rc == 0) {
+			l->pending[l->n_pending++] = r->e;
 			r->index = l->durable++;
-		else if (v != NULL)
-			free(v[i].data);
-		r->rc = rc;
-		if (rc < 0)
+		} else {
+			free(r->e.rec);
 			r->err = err;
+		}
+		r->e.rec = NULL;
+		r->rc = rc;
 	}
 	l->committing = 0;
 	pthread_cond_broadcast(&l->cv);	/* the next head, a publisher */
 	pthread_mutex_unlock(&l->mu);
 	free(v);
-	/* The leader (batch itself) is the caller; post the others. */
-	for (struct req *r = batch->next, *next; r != NULL; r = next) {
-		next = r->next;		/* r may be gone once posted */
-		sem_post(&r->wake);
-	}
+	batch_wake(l, b);	/* no member may be touched after this */
 }
 
 int
 pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 	       uint64_t *index, struct pal_err *err)
 {
-	if (l->broken)
-		return pal_err_set(err, PAL_ERR_SYSTEM, "a publication "
-				   "failed: reopen the log");
-	if (len == 0 || len > PAL_ENTRY_MAX)
-		return pal_err_set(err, PAL_ERR_INVALID,
-				   "a log entry is 1 to %d bytes, not %zu",
-				   PAL_ENTRY_MAX, len);
-	struct req r = { .data = entry, .len = len };
-	sem_init(&r.wake, 0, 0);
+	struct req r = { 0 };
+	int rc = jentry_make(&r.e, entry, len, err);
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&l->mu);
+	if (l->broken) {
+		pthread_mutex_unlock(&l->mu);
+		free(r.e.rec);
+		return pal_err_set(err, PAL_ERR_SYSTEM, "a write to the log "
+				   "failed: reopen it");
+	}
+	r.batch = l->taken;	/* the queue is taken whole, as this batch */
 	if (l->tail != NULL)
 		l->tail->next = &r;
 	else
@@ -123,14 +180,14 @@ pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 		struct req *batch = l->head;
 		l->head = l->tail = NULL;
 		l->committing = 1;
+		l->taken++;
+		int broken = l->broken;
 		pthread_mutex_unlock(&l->mu);
-		commit_batch(l, batch);
+		commit_batch(l, batch, r.batch, broken);
 	} else {
 		pthread_mutex_unlock(&l->mu);
-		while (sem_wait(&r.wake) != 0)
-			;		/* EINTR */
+		batch_wait(l, r.batch);
 	}
-	sem_destroy(&r.wake);
 	if (r.rc < 0) {
 		if (err != NULL)
 			*err = r.err;
@@ -169,7 +226,7 @@ bundle_add(struct pal_log *l, struct stage *st, uint64_t index,
 {
 	uint8_t be[2] = { (uint8_t)(e->len >> 8), (uint8_t)e->len };
 	if (pal_buf_append(&l->bundle, be, 2) < 0 ||
-	    pal_buf_append(&l->bundle, e->data, e->len) < 0)
+	    pal_buf_append(&l->bundle, jentry_data(e), e->len) < 0)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	if ((index + 1) % PAL_TILE_WIDTH != 0)
 		return 0;
@@ -255,7 +312,7 @@ publish_entries(struct pal_log *l, const struct jentry *v, size_t n,
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t index = l->edge.size;
-		pal_merkle_leaf_hash(v[i].data, v[i].len, leaf);
+		pal_merkle_leaf_hash(jentry_data(&v[i]), v[i].len, leaf);
 		rc = bundle_add(l, &st, index, &v[i], err);
 		if (rc == 0)
 			rc = edge_push(&l->edge, leaf, write_full_tile, &c,
@@ -302,6 +359,8 @@ take_pending(struct pal_log *l, struct jentry **v, size_t *n,
 	if (rc == 0) {
 		l->pending = NULL;
 		l->n_pending = l->cap_pending = 0;
+	} else {
+		l->broken = 1;	/* the journal may be journal.prev */
 	}
 	l->committing = 0;
 	pthread_cond_broadcast(&l->cv);
@@ -315,8 +374,11 @@ pal_log_publish(struct pal_log *l, struct pal_err *err)
 	pthread_mutex_lock(&l->pub_mu);
 	struct jentry *v = NULL;
 	size_t n = 0;
-	int rc = l->broken ? pal_err_set(err, PAL_ERR_SYSTEM, "a publication "
-					 "failed: reopen the log") :
+	pthread_mutex_lock(&l->mu);
+	int broken = l->broken;
+	pthread_mutex_unlock(&l->mu);
+	int rc = broken ? pal_err_set(err, PAL_ERR_SYSTEM, "a write to the "
+				      "log failed: reopen it") :
 		take_pending(l, &v, &n, err);
 	if (rc == 0 && n > 0) {
 		rc = publish_entries(l, v, n, err);
@@ -333,10 +395,13 @@ pal_log_publish(struct pal_log *l, struct pal_err *err)
 	 * edge may be ahead of the files, so the log refuses further work
 	 * until it is reopened (which republishes from the journal).
 	 */
-	if (rc < 0)
+	if (rc < 0) {
+		pthread_mutex_lock(&l->mu);
 		l->broken = 1;
+		pthread_mutex_unlock(&l->mu);
+	}
 	for (size_t i = 0; i < n; i++)
-		free(v[i].data);
+		free(v[i].rec);
 	free(v);
 	pthread_mutex_unlock(&l->pub_mu);
 	return rc;

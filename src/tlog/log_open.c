@@ -115,7 +115,7 @@ recover_journal(struct pal_log *l, const char *name, uint64_t *next,
 			(*next)++;
 			continue;
 		}
-		free(v[i].data);
+		free(v[i].rec);
 	}
 	free(v);
 	return rc;
@@ -230,7 +230,7 @@ pal_log_close(struct pal_log *l, struct pal_err *err)
 	if (l->lockfd >= 0 && !l->broken && l->n_pending > 0)
 		rc = pal_log_publish(l, err);
 	for (size_t i = 0; i < l->n_pending; i++)
-		free(l->pending[i].data);
+		free(l->pending[i].rec);
 	free(l->pending);
 	journal_close(&l->j);
 	pal_buf_free(&l->bundle);

@@ -5,7 +5,6 @@
 #define PALISADE_TLOG_INT_H
 
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdint.h>
 
 #include "palisade/tile.h"
@@ -23,11 +22,27 @@ struct journal {
 	uint64_t alloc;		/* bytes of the file written (zeros ahead) */
 };
 
-/* One pending entry: owned bytes. */
+/*
+ * One entry as its journal record: length, CRC and data in one owned
+ * buffer, so that the appender encodes it in its own thread and the
+ * committer writes a batch with one pwritev and no copy.
+ */
+#define JREC_HEAD 8
+
 struct jentry {
-	uint8_t *data;
-	size_t len;
+	uint8_t *rec;		/* owned: JREC_HEAD bytes, then the data */
+	size_t len;		/* bytes of data */
 };
+
+static inline const uint8_t *
+jentry_data(const struct jentry *e)
+{
+	return e->rec + JREC_HEAD;
+}
+
+/* Encodes data (1 to PAL_ENTRY_MAX bytes) as a record in e->rec. */
+int jentry_make(struct jentry *e, const uint8_t *data, size_t len,
+		struct pal_err *err);
 
 /*
  * Opens DIR/name (creating one based at base when missing), reads
@@ -38,7 +53,10 @@ int journal_open(int dirfd, const char *name, uint64_t base,
 		 struct journal *j,
 		 struct jentry **entries, size_t *n, struct pal_err *err);
 
-/* Appends records and fdatasyncs; all or nothing as far as callers see. */
+/*
+ * Writes the records (with one pwritev per IOV_MAX of them) and
+ * fdatasyncs; all or nothing as far as callers see.
+ */
 int journal_append(struct journal *j, const struct jentry *e, size_t n,
 		   struct pal_err *err);
 
@@ -106,15 +124,17 @@ int publish_replace(int dirfd, const char *path, const void *data,
 
 /* ---- log.c, log_open.c ---- */
 
+/* One append in the queue, on the appender's stack. */
 struct req {
-	const uint8_t *data;
-	size_t len;
-	uint64_t index;
-	sem_t wake;		/* posted once, when its batch is done */
+	struct jentry e;	/* the committer takes it */
+	uint64_t batch;		/* the batch it is committed in */
+	uint64_t index;		/* set when the batch is done: */
 	int rc;
 	struct pal_err err;
 	struct req *next;
 };
+
+#define TLOG_WAKE_WORDS 4
 
 struct pal_log {
 	int dirfd, lockfd;
@@ -125,6 +145,8 @@ struct pal_log {
 	pthread_cond_t cv;
 	struct req *head, *tail;
 	int committing;
+	uint64_t taken;			/* batches taken from the queue */
+	uint32_t done[TLOG_WAKE_WORDS];	/* futex words: see log.c */
 	struct journal j;
 	uint64_t durable;		/* entries in the journal(s) */
 	struct jentry *pending;		/* durable, not yet published */

@@ -24,7 +24,7 @@ static void
 free_entries(struct jentry *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(v[i].data);
+		free(v[i].rec);
 	free(v);
 }
 
@@ -62,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < n; i++)
 		if (v[i].len != w[i].len ||
-		    memcmp(v[i].data, w[i].data, v[i].len) != 0)
+		    memcmp(jentry_data(&v[i]), jentry_data(&w[i]), v[i].len) != 0)
 			abort();
 	journal_close(&j);
 	free_entries(v, n);
