@@ -1,8 +1,10 @@
 /*
  * journal.c - the log's write-ahead journal.
  *
- * "PALJ1\n", the index of the first record (8 bytes, big-endian), then
- * records: length (4 bytes, big-endian), CRC-32 of length and data, data.
+ * "PALJ2\n", the index of the first record (8 bytes, big-endian), then
+ * records: length (4 bytes, big-endian), check (the first 4 bytes of the
+ * entry's RFC 6962 leaf hash, which the appender computes anyway and the
+ * publication then reuses), data.
  * A record is acknowledged only after the fdatasync that follows its
  * write, and at most JBATCH_MAX bytes are written between two syncs.  So
  * a record cut short or with a bad checksum, with nothing but zeros from
@@ -13,8 +15,8 @@
  * 4 MiB steps so that appends do not allocate blocks.
  */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +24,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include "palisade/merkle.h"
 #include "tlog_int.h"
 
-#define MAGIC "PALJ1\n"
+#define MAGIC "PALJ2\n"
+#define MAGIC_NAME "PALJ2"
 #define HEADER (6 + 8)
 #define JOURNAL_MAX (1ULL << 34)	/* 16 GiB of unpublished entries */
 #define PREALLOC (4u << 20)		/* zeros written ahead */
@@ -75,12 +77,11 @@ write_zeros(int fd, uint64_t from, uint64_t to)
 	return 0;
 }
 
-static uint32_t
-record_crc(const uint8_t len[4], const uint8_t *data, size_t n)
+/* A record's check: the first 4 bytes of the entry's leaf hash. */
+static int
+check_ok(const uint8_t check[4], const uint8_t leaf[PAL_MERKLE_HASH_LEN])
 {
-	uLong c = crc32(0L, Z_NULL, 0);
-	c = crc32(c, len, 4);
-	return (uint32_t)crc32(c, data, (uInt)n);
+	return memcmp(check, leaf, 4) == 0;
 }
 
 static int
@@ -108,10 +109,10 @@ create(int dirfd, const char *name, uint64_t base, struct pal_err *err)
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			0600);
 	if (fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+		return pal_err_set(err, PAL_ERR_IO, "%s",
 				   strerror(errno));
 	int rc = write_all(fd, h, sizeof(h)) == 0 && fsync(fd) == 0 ? 0 :
-		pal_err_set(err, PAL_ERR_IO, "journal: %s", strerror(errno));
+		pal_err_set(err, PAL_ERR_IO, "%s", strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -122,11 +123,11 @@ slurp(int fd, uint8_t **out, size_t *len, struct pal_err *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
-		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
+		return pal_err_set(err, PAL_ERR_IO, "%s",
 				   strerror(errno));
 	if ((uint64_t)st.st_size > JOURNAL_MAX)
 		return pal_err_set(err, PAL_ERR_LIMIT,
-				   "journal larger than %llu bytes: publish "
+				   "larger than %llu bytes: publish "
 				   "more often", (unsigned long long)JOURNAL_MAX);
 	uint8_t *p = malloc((size_t)st.st_size + 1);
 	size_t have = 0;
@@ -139,7 +140,7 @@ slurp(int fd, uint8_t **out, size_t *len, struct pal_err *err)
 			continue;
 		if (n <= 0) {
 			free(p);
-			return pal_err_set(err, PAL_ERR_IO, "journal: short "
+			return pal_err_set(err, PAL_ERR_IO, "short "
 					   "read");
 		}
 		have += (size_t)n;
@@ -151,7 +152,8 @@ slurp(int fd, uint8_t **out, size_t *len, struct pal_err *err)
 
 static int
 push(struct jentry **v, size_t *n, size_t *cap, const uint8_t *p,
-     size_t len, struct pal_err *err)
+     size_t len, const uint8_t leaf[PAL_MERKLE_HASH_LEN],
+     struct pal_err *err)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 64;
@@ -161,11 +163,13 @@ push(struct jentry **v, size_t *n, size_t *cap, const uint8_t *p,
 		*v = nv;
 		*cap = c;
 	}
-	uint8_t *r = malloc(JREC_HEAD + len);
-	if (r == NULL)
+	struct jentry *e = &(*v)[*n];
+	if ((e->rec = malloc(JREC_HEAD + len)) == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	memcpy(r, p, JREC_HEAD + len);
-	(*v)[(*n)++] = (struct jentry){ r, len };
+	memcpy(e->rec, p, JREC_HEAD + len);
+	memcpy(e->leaf, leaf, PAL_MERKLE_HASH_LEN);
+	e->len = len;
+	(*n)++;
 	return 0;
 }
 
@@ -179,8 +183,9 @@ jentry_make(struct jentry *e, const uint8_t *data, size_t len,
 				   PAL_ENTRY_MAX, len);
 	if ((e->rec = malloc(JREC_HEAD + len)) == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	pal_merkle_leaf_hash(data, len, e->leaf);
 	put_be(e->rec, len, 4);
-	put_be(e->rec + 4, record_crc(e->rec, data, len), 4);
+	memcpy(e->rec + 4, e->leaf, 4);
 	memcpy(e->rec + JREC_HEAD, data, len);
 	e->len = len;
 	return 0;
@@ -209,23 +214,26 @@ parse(const uint8_t *p, size_t len, struct jentry **v, size_t *n,
 	size_t cap = 0, off = HEADER;
 	*good = HEADER;
 	while (off < len) {
+		uint8_t leaf[PAL_MERKLE_HASH_LEN];
 		uint64_t rl = len - off >= 4 ? get_be(p + off, 4) : 0;
-		int ok = len - off >= 8 && rl != 0 && rl <= PAL_ENTRY_MAX &&
-			len - off - 8 >= rl &&
-			record_crc(p + off, p + off + 8, rl) ==
-			get_be(p + off + 4, 4);
+		int ok = len - off >= JREC_HEAD && rl != 0 &&
+			rl <= PAL_ENTRY_MAX && len - off - JREC_HEAD >= rl;
+		if (ok) {
+			pal_merkle_leaf_hash(p + off + JREC_HEAD, rl, leaf);
+			ok = check_ok(p + off + 4, leaf);
+		}
 		if (!ok) {
 			size_t after = len - off > JBATCH_MAX ?
 				off + JBATCH_MAX : len;
 			if (all_zero(p + after, len - after))
 				break;		/* the end, or a torn write */
 			return pal_err_set(err, PAL_ERR_FORMAT,
-					   "journal damaged at byte %zu: %s",
+					   "damaged at byte %zu: %s",
 					   off, rl == 0 || rl > PAL_ENTRY_MAX ?
 					   "bad record length" :
-					   "checksum mismatch");
+					   "check mismatch");
 		}
-		int rc = push(v, n, &cap, p + off, rl, err);
+		int rc = push(v, n, &cap, p + off, rl, leaf, err);
 		if (rc < 0)
 			return rc;
 		off += JREC_HEAD + rl;
@@ -248,14 +256,17 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 		j->fd = openat(dirfd, name, O_RDWR | O_CLOEXEC);
 	}
 	if (j->fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "journal: %s",
-				   strerror(errno));
+		return pal_err_set(err, PAL_ERR_IO, "%s", strerror(errno));
 	uint8_t *p = NULL;
 	size_t len = 0, good = 0;
 	int rc = slurp(j->fd, &p, &len, err);
-	if (rc == 0 && (len < HEADER || memcmp(p, MAGIC, 6) != 0))
+	if (rc == 0 && len >= HEADER && memcmp(p, MAGIC, 4) == 0 &&
+	    memcmp(p, MAGIC, 6) != 0)
+		rc = pal_err_set(err, PAL_ERR_FORMAT, "format %.5s: this "
+				 "version reads " MAGIC_NAME, (const char *)p);
+	else if (rc == 0 && (len < HEADER || memcmp(p, MAGIC, 6) != 0))
 		rc = pal_err_set(err, PAL_ERR_FORMAT,
-				 "journal: not a Palisade journal");
+				 "not a Palisade journal");
 	if (rc == 0)
 		rc = parse(p, len, entries, n, &good, err);
 	/*
@@ -264,7 +275,7 @@ journal_open(int dirfd, const char *name, uint64_t base, struct journal *j,
 	 */
 	if (rc == 0 && good < len && !all_zero(p + good, len - good) &&
 	    (write_zeros(j->fd, good, len) != 0 || fdatasync(j->fd) != 0))
-		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
+		rc = pal_err_set(err, PAL_ERR_IO, "%s",
 				 strerror(errno));
 	if (rc == 0) {
 		j->base = get_be(p + 6, 8);
@@ -381,7 +392,9 @@ journal_reset(int dirfd, struct journal *j, uint64_t base,
 	      struct pal_err *err)
 {
 	int rc = create(dirfd, "journal.new", base, err);
-	if (rc == 0 && renameat(dirfd, "journal.new", dirfd, "journal") != 0)
+	if (rc < 0)
+		return pal_err_wrap(err, rc, "journal.new: ");
+	if (renameat(dirfd, "journal.new", dirfd, "journal") != 0)
 		rc = pal_err_set(err, PAL_ERR_IO, "journal: %s",
 				 strerror(errno));
 	if (rc == 0 && fsync(dirfd) != 0)

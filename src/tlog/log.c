@@ -216,7 +216,7 @@ write_full_tile(void *ctx, int level, uint64_t index,
 	if (rc < 0)
 		return pal_err_set(err, rc, "tile path");
 	return stage_file(c->l->dirfd, c->stage, path, hashes,
-			  PAL_TILE_WIDTH * PAL_MERKLE_HASH_LEN, err);
+			  PAL_TILE_WIDTH * PAL_MERKLE_HASH_LEN, 0, err);
 }
 
 /* Appends an entry to the partial bundle; writes it when it fills. */
@@ -235,7 +235,7 @@ bundle_add(struct pal_log *l, struct stage *st, uint64_t index,
 			       PAL_TILE_WIDTH, path, sizeof(path));
 	if (rc == 0)
 		rc = stage_file(l->dirfd, st, path, l->bundle.p, l->bundle.len,
-				err);
+				1, err);
 	pal_buf_reset(&l->bundle);
 	return rc;
 }
@@ -255,7 +255,7 @@ write_partials(struct pal_log *l, struct stage *st, struct pal_err *err)
 		if (rc == 0)
 			rc = stage_file(l->dirfd, st, path, e->h[lv],
 					(size_t)e->w[lv] * PAL_MERKLE_HASH_LEN,
-					err);
+					0, err);
 	}
 	unsigned w = (unsigned)(e->size % PAL_TILE_WIDTH);
 	if (rc == 0 && w != 0) {
@@ -263,7 +263,7 @@ write_partials(struct pal_log *l, struct stage *st, struct pal_err *err)
 				   w, path, sizeof(path));
 		if (rc == 0)
 			rc = stage_file(l->dirfd, st, path, l->bundle.p,
-					l->bundle.len, err);
+					l->bundle.len, 1, err);
 	}
 	return rc;
 }
@@ -308,15 +308,13 @@ publish_entries(struct pal_log *l, const struct jentry *v, size_t n,
 {
 	struct stage st = { 0 };
 	struct pubctx c = { l, &st };
-	uint8_t leaf[PAL_MERKLE_HASH_LEN];
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t index = l->edge.size;
-		pal_merkle_leaf_hash(jentry_data(&v[i]), v[i].len, leaf);
 		rc = bundle_add(l, &st, index, &v[i], err);
 		if (rc == 0)
-			rc = edge_push(&l->edge, leaf, write_full_tile, &c,
-				       err);
+			rc = edge_push(&l->edge, v[i].leaf, write_full_tile,
+				       &c, err);
 	}
 	if (rc == 0)
 		rc = write_partials(l, &st, err);

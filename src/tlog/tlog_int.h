@@ -23,15 +23,16 @@ struct journal {
 };
 
 /*
- * One entry as its journal record: length, CRC and data in one owned
- * buffer, so that the appender encodes it in its own thread and the
- * committer writes a batch with one pwritev and no copy.
+ * One entry as its journal record: length, check and data in one owned
+ * buffer, so that the appender encodes it (and hashes it) in its own
+ * thread and the committer writes a batch with one pwritev and no copy.
  */
 #define JREC_HEAD 8
 
 struct jentry {
 	uint8_t *rec;		/* owned: JREC_HEAD bytes, then the data */
 	size_t len;		/* bytes of data */
+	uint8_t leaf[PAL_MERKLE_HASH_LEN];	/* its RFC 6962 leaf hash */
 };
 
 static inline const uint8_t *
@@ -103,15 +104,18 @@ int publish_once(int dirfd, const char *path, const void *data, size_t len,
  * without a sync; stage_commit makes them all durable with one syncfs(2),
  * renames them into place (RENAME_NOREPLACE; an existing file must be
  * identical) and syncs again for the names.  A crash before the commit
- * leaves only tmp/ files, removed when the log is next opened.
+ * leaves only tmp/ files, removed when the log is next opened.  A cold
+ * file (an entry bundle, which the writer does not read again) leaves
+ * the page cache once it is durable.
  */
 struct stage {
 	char **tmp, **path;
+	unsigned char *cold;
 	size_t n, cap;
 };
 
 int stage_file(int dirfd, struct stage *s, const char *path,
-	       const void *data, size_t len, struct pal_err *err);
+	       const void *data, size_t len, int cold, struct pal_err *err);
 int stage_commit(int dirfd, struct stage *s, struct pal_err *err);
 void stage_free(int dirfd, struct stage *s);
 

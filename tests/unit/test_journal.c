@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "palisade/merkle.h"
 #include "../../src/tlog/tlog_int.h"
 
 #define HEADER 14		/* "PALJ1\n" and the base index */
@@ -211,7 +212,7 @@ damage_is_an_error(void **state)
 	char want[64];
 	assert_int_not_equal(journal_open(dirfd_, "journal", 0, &j, &v, &got,
 					  &err), 0);
-	snprintf(want, sizeof(want), "journal damaged at byte %lld",
+	snprintf(want, sizeof(want), "damaged at byte %lld",
 		 (long long)rec3);
 	if (strstr(err.msg, want) == NULL)
 		fail_msg("error \"%s\" does not name byte %lld", err.msg,
@@ -222,7 +223,7 @@ damage_is_an_error(void **state)
 	assert_true(journal_size() >= (off_t)(HEADER + n * 1032));
 }
 
-/* A record's bytes: length, CRC of length and data, data. */
+/* A record's bytes: length, the first 4 bytes of the leaf hash, data. */
 static void
 record_layout(void **state)
 {
@@ -233,7 +234,11 @@ record_layout(void **state)
 	assert_int_equal(jentry_make(&e, data, 3, &err), 0);
 	assert_int_equal(e.len, 3);
 	static const uint8_t len[4] = { 0, 0, 0, 3 };
+	uint8_t leaf[PAL_MERKLE_HASH_LEN];
+	pal_merkle_leaf_hash(data, 3, leaf);
 	assert_memory_equal(e.rec, len, 4);
+	assert_memory_equal(e.rec + 4, leaf, 4);
+	assert_memory_equal(e.leaf, leaf, sizeof(leaf));
 	assert_memory_equal(jentry_data(&e), "abc", 3);
 	free(e.rec);
 	assert_int_not_equal(jentry_make(&e, data, 0, &err), 0);
