@@ -1,0 +1,271 @@
+/*
+ * replay.c - the requests that have run, in the vault's state.db, so that
+ * a request with its approvals opens the vault once.
+ *
+ * Several processes may check requests at once (two operators, a retry
+ * after a timeout).  The check-and-record is one BEGIN IMMEDIATE
+ * transaction, which takes the database's write lock before it reads:
+ * a second process waits for the first to commit and then sees the row.
+ * The digest is also the primary key, so that a path that forgot the
+ * transaction would still fail on the insert rather than run twice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "palisade/encoding.h"
+#include "tpc_int.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct pal_tpc_replay {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS tpc_used_requests ("
+	" digest TEXT PRIMARY KEY NOT NULL CHECK (length(digest) = 64),"
+	" operation TEXT NOT NULL,"
+	" release_name TEXT NOT NULL,"
+	" requester TEXT NOT NULL,"
+	" vault TEXT NOT NULL,"
+	" expires TEXT NOT NULL,"
+	" used_at TEXT NOT NULL"
+	") WITHOUT ROWID";
+
+static int
+db_fail(struct pal_tpc_replay *s, int code, const char *what,
+	struct pal_err *err)
+{
+	return pal_err_set(err, code, "%s: %s: %s", s->path, what,
+			   sqlite3_errmsg(s->db));
+}
+
+/*
+ * Creates the file 0600 before SQLite does (SQLite would use 0644 less
+ * the umask; its journal and WAL files copy the database's mode), and
+ * refuses a symbolic link or anything but a regular file.
+ */
+static int
+create_file(const char *path, struct pal_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+		      O_NONBLOCK, 0600);
+	struct stat st;
+
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "%s: cannot open: %s",
+				   path, strerror(errno));
+	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	if (!regular)
+		return pal_err_set(err, PAL_ERR_IO,
+				   "%s: not a regular file", path);
+	return 0;
+}
+
+/* Runs a statement that returns no rows we need. */
+static int
+exec(struct pal_tpc_replay *s, const char *sql, struct pal_err *err)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, PAL_ERR_IO, sql, err);
+	return 0;
+}
+
+static int
+set_journal_wal(struct pal_tpc_replay *s, struct pal_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
+				    NULL) == SQLITE_OK &&
+		sqlite3_step(st) == SQLITE_ROW &&
+		sqlite3_column_text(st, 0) != NULL &&
+		strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	return ok ? 0 : db_fail(s, PAL_ERR_IO, "cannot use WAL journaling",
+				err);
+}
+
+static int
+configure(struct pal_tpc_replay *s, struct pal_err *err)
+{
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* A file edited by others cannot make us run its SQL. */
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+			      NULL) != SQLITE_OK ||
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
+			      NULL) != SQLITE_OK)
+		return db_fail(s, PAL_ERR_IO, "cannot configure", err);
+	int rc = set_journal_wal(s, err);
+	if (rc == 0)
+		rc = exec(s, "PRAGMA synchronous=FULL", err);
+	if (rc == 0)
+		rc = exec(s, schema, err);
+	return rc;
+}
+
+int
+pal_tpc_replay_open(const char *path, struct pal_tpc_replay **out,
+		    struct pal_err *err)
+{
+	*out = NULL;
+	int rc = create_file(path, err);
+	if (rc < 0)
+		return rc;
+	struct pal_tpc_replay *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+		SQLITE_OPEN_FULLMUTEX;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
+		rc = db_fail(s, PAL_ERR_IO, "cannot open the database", err);
+	if (rc == 0)
+		rc = configure(s, err);
+	if (rc < 0) {
+		pal_tpc_replay_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+pal_tpc_replay_close(struct pal_tpc_replay *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/*
+ * Looks digest up; *seen says whether it is there, used_at (may be NULL)
+ * receives when.
+ */
+static int
+lookup(struct pal_tpc_replay *s, const char *hex, int *seen,
+       char used_at[PAL_TPC_TIME_LEN + 1], struct pal_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	*seen = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT used_at FROM tpc_used_requests "
+			       "WHERE digest = ?1", -1, &st, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_fail(s, PAL_ERR_IO, "cannot look the request up",
+			       err);
+	}
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		*seen = 1;
+		if (used_at != NULL)
+			snprintf(used_at, PAL_TPC_TIME_LEN + 1, "%s",
+				 t ? (const char *)t : "?");
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(s, PAL_ERR_IO, "cannot look the request up", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+pal_tpc_replay_seen(struct pal_tpc_replay *s,
+		    const uint8_t digest[PAL_TPC_DIGEST_LEN], int *seen,
+		    char used_at[PAL_TPC_TIME_LEN + 1], struct pal_err *err)
+{
+	char hex[2 * PAL_TPC_DIGEST_LEN + 1];
+
+	pal_hex_encode(digest, PAL_TPC_DIGEST_LEN, hex);
+	return lookup(s, hex, seen, used_at, err);
+}
+
+static int
+insert(struct pal_tpc_replay *s, const char *hex,
+       const struct pal_tpc_request *req, const char *now,
+       struct pal_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *v[] = {
+		hex, pal_tpc_op_name(req->op), req->release, req->requester,
+		req->vault, req->expires, now,
+	};
+	int ok = sqlite3_prepare_v2(s->db, "INSERT INTO tpc_used_requests "
+				    "(digest, operation, release_name, "
+				    "requester, vault, expires, used_at) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				    -1, &st, NULL) == SQLITE_OK;
+
+	for (int i = 0; ok && i < 7; i++)
+		ok = sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC) ==
+			SQLITE_OK;
+	int step = ok ? sqlite3_step(st) : SQLITE_ERROR;
+	sqlite3_finalize(st);
+	if (step == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "request %.16s: already used", hex);
+	if (step != SQLITE_DONE)
+		return db_fail(s, PAL_ERR_IO, "cannot record the request",
+			       err);
+	return 0;
+}
+
+/* Inside the transaction: refuse if recorded, else record. */
+static int
+check_and_record(struct pal_tpc_replay *s, const char *hex,
+		 const struct pal_tpc_request *req, const char *now,
+		 struct pal_err *err)
+{
+	char used_at[PAL_TPC_TIME_LEN + 1];
+	int seen = 0;
+	int rc = lookup(s, hex, &seen, used_at, err);
+
+	if (rc == 0 && seen)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "request %.16s: already used at %s (a "
+				   "request runs once)", hex, used_at);
+	return rc == 0 ? insert(s, hex, req, now, err) : rc;
+}
+
+int
+pal_tpc_replay_consume(struct pal_tpc_replay *s,
+		       const struct pal_tpc_request *req, int64_t now,
+		       struct pal_err *err)
+{
+	uint8_t d[PAL_TPC_DIGEST_LEN];
+	char hex[2 * PAL_TPC_DIGEST_LEN + 1];
+	char when[PAL_TPC_TIME_LEN + 1];
+
+	if (pal_tpc_time_format(now, when) < 0)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "the clock is out of range");
+	int rc = pal_tpc_request_digest(req, d, err);
+	if (rc < 0)
+		return rc;
+	pal_hex_encode(d, sizeof(d), hex);
+	if ((rc = exec(s, "BEGIN IMMEDIATE", err)) < 0)
+		return rc;
+	rc = check_and_record(s, hex, req, when, err);
+	if (rc == 0)
+		rc = exec(s, "COMMIT", err);
+	if (rc < 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
