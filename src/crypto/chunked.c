@@ -1,0 +1,690 @@
+/*
+ * chunked.c - C2SP chunked encryption: key derivation and commitment, the
+ * size arithmetic, and chunk contexts (one AES-GCM operation per chunk).
+ *
+ * The whole-message engine is chunked_stream.c and random access is
+ * chunked_read.c.  What is trusted: the input key and context; a message's
+ * bytes and length are not.  Everything that touches a secret wipes it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "palisade/encoding.h"
+#include "chunked_int.h"
+
+#define INFO_PREFIX "c2sp.org/chunked-encryption@v1+"
+#define INFO_PREFIX_LEN (sizeof(INFO_PREFIX) - 1)
+#define AEAD_MAX_LEN (1u << 20)		/* hazmat AEAD calls */
+
+size_t
+pal_chunked_key_len(enum pal_chunked_suite suite)
+{
+	switch (suite) {
+	case PAL_COBBLESTONE_128:
+		return 16;
+	case PAL_COBBLESTONE_256:
+		return 32;
+	}
+	return 0;
+}
+
+const char *
+pal_chunked_aead_name(enum pal_chunked_suite suite)
+{
+	switch (suite) {
+	case PAL_COBBLESTONE_128:
+		return "AEAD_AES_128_GCM";
+	case PAL_COBBLESTONE_256:
+		return "AEAD_AES_256_GCM";
+	}
+	return NULL;
+}
+
+static const EVP_CIPHER *
+suite_cipher(enum pal_chunked_suite suite)
+{
+	return suite == PAL_COBBLESTONE_128 ? EVP_aes_128_gcm()
+					    : EVP_aes_256_gcm();
+}
+
+/* ---- I/O helpers ------------------------------------------------------ */
+
+int64_t
+pal_chunked_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX) {
+			errno = EOVERFLOW;
+			return -1;
+		}
+		ssize_t r = pread(fd, (uint8_t *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (int64_t)done;
+}
+
+int
+pal_chunked_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX) {
+			errno = EOVERFLOW;
+			return -1;
+		}
+		ssize_t r = pwrite(fd, (const uint8_t *)buf + done,
+				   len - done, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+pal_chunked_read_header(int fd, uint64_t base,
+			uint8_t header[PAL_CHUNKED_HEADER_LEN],
+			struct pal_err *err)
+{
+	int64_t r = pal_chunked_pread_full(fd, header, PAL_CHUNKED_HEADER_LEN,
+					   base);
+
+	if (r < 0)
+		return pal_err_set(err, PAL_ERR_IO,
+				   "reading the message header at offset "
+				   "%llu: %s", (unsigned long long)base,
+				   strerror(errno));
+	if (r < PAL_CHUNKED_HEADER_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "file ends %lld bytes into the 56-byte "
+				   "message header at offset %llu: truncated",
+				   (long long)r, (unsigned long long)base);
+	return 0;
+}
+
+/* ---- Keys ------------------------------------------------------------- */
+
+static int
+check_suite_key(enum pal_chunked_suite suite, size_t ikm_len,
+		struct pal_err *err)
+{
+	size_t want = pal_chunked_key_len(suite);
+
+	if (want == 0)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "unknown chunked-encryption suite %d",
+				   (int)suite);
+	if (ikm_len != want)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "input key is %zu bytes, %s needs %zu",
+				   ikm_len, pal_chunked_aead_name(suite),
+				   want);
+	return 0;
+}
+
+static int
+keys_alloc(enum pal_chunked_suite suite, struct pal_chunked_keys **out,
+	   struct pal_err *err)
+{
+	struct pal_secmem *mem = NULL;
+	struct pal_chunked_keys *k;
+	int r;
+
+	if ((r = pal_secmem_alloc(sizeof(*k), &mem, err)) != 0)
+		return r;
+	k = (struct pal_chunked_keys *)(void *)pal_secmem_data(mem);
+	k->mem = mem;
+	k->suite = suite;
+	k->key_len = pal_chunked_key_len(suite);
+	*out = k;
+	return 0;
+}
+
+/* info = prefix || aead || 0x00 || salt || context, malloc'd. */
+static uint8_t *
+build_info(enum pal_chunked_suite suite, const uint8_t *salt,
+	   const uint8_t *context, size_t context_len, size_t *len)
+{
+	const char *aead = pal_chunked_aead_name(suite);
+	size_t alen = strlen(aead);
+	size_t n = INFO_PREFIX_LEN + alen + 1 + PAL_CHUNKED_SALT_LEN +
+		   context_len;
+	uint8_t *p = malloc(n), *w = p;
+
+	if (p == NULL)
+		return NULL;
+	memcpy(w, INFO_PREFIX, INFO_PREFIX_LEN);
+	w += INFO_PREFIX_LEN;
+	memcpy(w, aead, alen);
+	w += alen;
+	*w++ = 0;
+	memcpy(w, salt, PAL_CHUNKED_SALT_LEN);
+	w += PAL_CHUNKED_SALT_LEN;
+	if (context_len > 0)
+		memcpy(w, context, context_len);
+	*len = n;
+	return p;
+}
+
+/* HKDF-Expand-SHA-512(prk = ikm, info) into out (outlen bytes). */
+static int
+hkdf_expand(const uint8_t *ikm, size_t ikm_len, const uint8_t *info,
+	    size_t info_len, uint8_t *out, size_t outlen)
+{
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, ok = 0;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						 (char *)"SHA512", 0),
+		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						  (void *)(uintptr_t)ikm,
+						  ikm_len),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						  (void *)(uintptr_t)info,
+						  info_len),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (kctx != NULL)
+		ok = EVP_KDF_derive(kctx, out, outlen, params) == 1;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+int
+pal_chunked_derive(enum pal_chunked_suite suite, const uint8_t *ikm,
+		   size_t ikm_len, const uint8_t salt[PAL_CHUNKED_SALT_LEN],
+		   const uint8_t *context, size_t context_len,
+		   struct pal_chunked_keys **out, struct pal_err *err)
+{
+	struct pal_chunked_keys *k = NULL;
+	uint8_t okm[PAL_CHUNKED_KEY_MAX + PAL_CHUNKED_NONCE_LEN +
+		    PAL_CHUNKED_COMMIT_LEN];
+	uint8_t *info = NULL;
+	size_t info_len = 0;
+	int r;
+
+	*out = NULL;
+	if ((r = check_suite_key(suite, ikm_len, err)) != 0)
+		return r;
+	if (context_len > PAL_CHUNKED_CONTEXT_MAX)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "context of %zu bytes is longer than %u",
+				   context_len, PAL_CHUNKED_CONTEXT_MAX);
+	if ((r = keys_alloc(suite, &k, err)) != 0)
+		return r;
+	info = build_info(suite, salt, context, context_len, &info_len);
+	if (info == NULL) {
+		r = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	size_t olen = k->key_len + PAL_CHUNKED_NONCE_LEN +
+		      PAL_CHUNKED_COMMIT_LEN;
+	if (hkdf_expand(ikm, ikm_len, info, info_len, okm, olen) != 0) {
+		r = pal_err_set(err, PAL_ERR_CRYPTO,
+				"HKDF-Expand-SHA-512 failed");
+		goto out;
+	}
+	memcpy(k->key, okm, k->key_len);
+	memcpy(k->base_nonce, okm + k->key_len, PAL_CHUNKED_NONCE_LEN);
+	memcpy(k->commitment, okm + k->key_len + PAL_CHUNKED_NONCE_LEN,
+	       PAL_CHUNKED_COMMIT_LEN);
+	memcpy(k->salt, salt, PAL_CHUNKED_SALT_LEN);
+	*out = k;
+	k = NULL;
+	r = 0;
+out:
+	OPENSSL_cleanse(okm, sizeof(okm));
+	free(info);
+	pal_chunked_keys_free(k);
+	return r;
+}
+
+int
+pal_chunked_derive_random(enum pal_chunked_suite suite, const uint8_t *ikm,
+			  size_t ikm_len, const uint8_t *context,
+			  size_t context_len, struct pal_chunked_keys **out,
+			  struct pal_err *err)
+{
+	uint8_t salt[PAL_CHUNKED_SALT_LEN];
+
+	*out = NULL;
+	if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		ERR_clear_error();
+		return pal_err_set(err, PAL_ERR_CRYPTO,
+				   "the random generator failed");
+	}
+	return pal_chunked_derive(suite, ikm, ikm_len, salt, context,
+				  context_len, out, err);
+}
+
+int
+pal_chunked_derive_header(enum pal_chunked_suite suite, const uint8_t *ikm,
+			  size_t ikm_len,
+			  const uint8_t header[PAL_CHUNKED_HEADER_LEN],
+			  const uint8_t *context, size_t context_len,
+			  struct pal_chunked_keys **out, struct pal_err *err)
+{
+	struct pal_chunked_keys *k = NULL;
+	int r;
+
+	*out = NULL;
+	r = pal_chunked_derive(suite, ikm, ikm_len, header, context,
+			       context_len, &k, err);
+	if (r != 0)
+		return r;
+	r = pal_chunked_check_commitment(k, header + PAL_CHUNKED_SALT_LEN,
+					 err);
+	if (r != 0) {
+		pal_chunked_keys_free(k);
+		return r;
+	}
+	*out = k;
+	return 0;
+}
+
+int
+pal_chunked_check_commitment(const struct pal_chunked_keys *k,
+			     const uint8_t commitment[PAL_CHUNKED_COMMIT_LEN],
+			     struct pal_err *err)
+{
+	if (k->raw)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "raw-mode keys have no commitment");
+	if (!pal_ct_equal(k->commitment, commitment, PAL_CHUNKED_COMMIT_LEN))
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "commitment mismatch: wrong key or "
+				   "context, or a modified salt or "
+				   "commitment");
+	return 0;
+}
+
+int
+pal_chunked_check_header(const uint8_t salt[PAL_CHUNKED_SALT_LEN],
+			 const uint8_t commit[PAL_CHUNKED_COMMIT_LEN],
+			 const uint8_t header[PAL_CHUNKED_HEADER_LEN],
+			 struct pal_err *err)
+{
+	/* The salt is public: an ordinary comparison is enough. */
+	if (memcmp(salt, header, PAL_CHUNKED_SALT_LEN) != 0)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "message salt differs from the salt the "
+				   "keys were derived with");
+	if (!pal_ct_equal(commit, header + PAL_CHUNKED_SALT_LEN,
+			  PAL_CHUNKED_COMMIT_LEN))
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "commitment mismatch: wrong key or "
+				   "context, or a modified salt or "
+				   "commitment");
+	return 0;
+}
+
+void
+pal_chunked_header(const struct pal_chunked_keys *k,
+		   uint8_t out[PAL_CHUNKED_HEADER_LEN])
+{
+	memcpy(out, k->salt, PAL_CHUNKED_SALT_LEN);
+	memcpy(out + PAL_CHUNKED_SALT_LEN, k->commitment,
+	       PAL_CHUNKED_COMMIT_LEN);
+}
+
+enum pal_chunked_suite
+pal_chunked_keys_suite(const struct pal_chunked_keys *k)
+{
+	return k->suite;
+}
+
+int
+pal_chunked_keys_raw(enum pal_chunked_suite suite, const uint8_t *key,
+		     size_t key_len,
+		     const uint8_t base_nonce[PAL_CHUNKED_NONCE_LEN],
+		     struct pal_chunked_keys **out, struct pal_err *err)
+{
+	struct pal_chunked_keys *k = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = check_suite_key(suite, key_len, err)) != 0)
+		return r;
+	if ((r = keys_alloc(suite, &k, err)) != 0)
+		return r;
+	k->raw = 1;
+	memcpy(k->key, key, key_len);
+	memcpy(k->base_nonce, base_nonce, PAL_CHUNKED_NONCE_LEN);
+	*out = k;
+	return 0;
+}
+
+void
+pal_chunked_keys_free(struct pal_chunked_keys *k)
+{
+	if (k != NULL)
+		pal_secmem_free(k->mem);	/* wipes k itself */
+}
+
+/* ---- Size arithmetic -------------------------------------------------- */
+
+uint64_t
+pal_chunked_nchunks(uint64_t pt_len)
+{
+	return pt_len / PAL_CHUNKED_CHUNK_LEN + 1;
+}
+
+int
+pal_chunked_ct_len(uint64_t pt_len, uint64_t *ct_len, struct pal_err *err)
+{
+	if (pt_len > PAL_CHUNKED_MAX_PLAIN)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "message of %llu bytes exceeds the limit "
+				   "of 2^38 chunks (%llu bytes)",
+				   (unsigned long long)pt_len,
+				   (unsigned long long)PAL_CHUNKED_MAX_PLAIN);
+	*ct_len = PAL_CHUNKED_HEADER_LEN + pt_len +
+		  PAL_CHUNKED_TAG_LEN * pal_chunked_nchunks(pt_len);
+	return 0;
+}
+
+int
+pal_chunked_pt_len(uint64_t ct_len, uint64_t *pt_len, struct pal_err *err)
+{
+	const unsigned long long n = ct_len;
+
+	if (ct_len < PAL_CHUNKED_HEADER_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "ciphertext of %llu bytes is shorter than "
+				   "the 56-byte header: truncated", n);
+	uint64_t body = ct_len - PAL_CHUNKED_HEADER_LEN;
+	if (body == 0)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "ciphertext of 56 bytes has a header and no "
+				   "chunk (an empty message has one): "
+				   "truncated");
+	uint64_t full = body / PAL_CHUNKED_CT_CHUNK_LEN;
+	uint64_t rem = body % PAL_CHUNKED_CT_CHUNK_LEN;
+	if (rem == 0)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "ciphertext of %llu bytes ends after %llu "
+				   "full chunks, without the short final "
+				   "chunk: truncated", n,
+				   (unsigned long long)full);
+	if (rem < PAL_CHUNKED_TAG_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "ciphertext of %llu bytes ends in a final "
+				   "chunk of %llu bytes, shorter than its "
+				   "16-byte tag: truncated", n,
+				   (unsigned long long)rem);
+	if (full >= PAL_CHUNKED_MAX_CHUNKS)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "ciphertext of %llu bytes has more than "
+				   "2^38 chunks", n);
+	*pt_len = full * PAL_CHUNKED_CHUNK_LEN + rem - PAL_CHUNKED_TAG_LEN;
+	return 0;
+}
+
+/* ---- Chunk contexts --------------------------------------------------- */
+
+int
+pal_chunked_ctx_new(const struct pal_chunked_keys *k,
+		    struct pal_chunked_ctx **out, struct pal_err *err)
+{
+	struct pal_chunked_ctx *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	c->evp = EVP_CIPHER_CTX_new();
+	if (c->evp == NULL ||
+	    EVP_CipherInit_ex(c->evp, suite_cipher(k->suite), NULL, k->key,
+			      NULL, 1) != 1) {
+		ERR_clear_error();
+		pal_chunked_ctx_free(c);
+		return pal_err_set(err, PAL_ERR_CRYPTO,
+				   "cannot set up %s",
+				   pal_chunked_aead_name(k->suite));
+	}
+	c->raw = k->raw;
+	memcpy(c->base_nonce, k->base_nonce, PAL_CHUNKED_NONCE_LEN);
+	memcpy(c->salt, k->salt, PAL_CHUNKED_SALT_LEN);
+	memcpy(c->commitment, k->commitment, PAL_CHUNKED_COMMIT_LEN);
+	*out = c;
+	return 0;
+}
+
+void
+pal_chunked_ctx_free(struct pal_chunked_ctx *c)
+{
+	if (c == NULL)
+		return;
+	/* EVP_CIPHER_CTX_free wipes the key schedule. */
+	EVP_CIPHER_CTX_free(c->evp);
+	pal_secmem_free(c->scratch_mem);
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+/* nonce = base nonce XOR index, big-endian in the last 5 bytes. */
+static void
+chunk_nonce(const struct pal_chunked_ctx *c, uint64_t index,
+	    uint8_t nonce[PAL_CHUNKED_NONCE_LEN])
+{
+	memcpy(nonce, c->base_nonce, PAL_CHUNKED_NONCE_LEN);
+	for (int i = 0; i < 5; i++)
+		nonce[PAL_CHUNKED_NONCE_LEN - 1 - i] ^=
+			(uint8_t)(index >> (8 * i));
+}
+
+/*
+ * One AES-GCM operation: the key is already in the context; only the
+ * nonce (and the direction) is set.  The length checks are the callers'.
+ */
+static int
+gcm_seal(EVP_CIPHER_CTX *evp, const uint8_t *nonce, const uint8_t *aad,
+	 size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+	 uint8_t *tag)
+{
+	uint8_t fin[PAL_CHUNKED_TAG_LEN];
+	int n;
+
+	if (EVP_CipherInit_ex(evp, NULL, NULL, NULL, nonce, 1) != 1)
+		return -1;
+	if (aad_len > 0 &&
+	    EVP_CipherUpdate(evp, NULL, &n, aad, (int)aad_len) != 1)
+		return -1;
+	if (len > 0 && (EVP_CipherUpdate(evp, out, &n, in, (int)len) != 1 ||
+			(size_t)n != len))
+		return -1;
+	if (EVP_CipherFinal_ex(evp, fin, &n) != 1)
+		return -1;
+	if (EVP_CIPHER_CTX_ctrl(evp, EVP_CTRL_AEAD_GET_TAG,
+				PAL_CHUNKED_TAG_LEN, tag) != 1)
+		return -1;
+	return 0;
+}
+
+/* 0 authentic, 1 not authentic (out wiped), -1 OpenSSL failed. */
+static int
+gcm_open(EVP_CIPHER_CTX *evp, const uint8_t *nonce, const uint8_t *aad,
+	 size_t aad_len, const uint8_t *in, size_t len, const uint8_t *tag,
+	 uint8_t *out)
+{
+	uint8_t t[PAL_CHUNKED_TAG_LEN], fin[PAL_CHUNKED_TAG_LEN];
+	int n;
+
+	memcpy(t, tag, sizeof(t));
+	if (EVP_CipherInit_ex(evp, NULL, NULL, NULL, nonce, 0) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(evp, EVP_CTRL_AEAD_SET_TAG, sizeof(t),
+				t) != 1)
+		return -1;
+	if (aad_len > 0 &&
+	    EVP_CipherUpdate(evp, NULL, &n, aad, (int)aad_len) != 1)
+		return -1;
+	if (len > 0 && (EVP_CipherUpdate(evp, out, &n, in, (int)len) != 1 ||
+			(size_t)n != len))
+		goto bad;
+	if (EVP_CipherFinal_ex(evp, fin, &n) != 1)
+		goto bad;
+	return 0;
+bad:
+	if (len > 0)
+		OPENSSL_cleanse(out, len);
+	ERR_clear_error();
+	return 1;
+}
+
+static int
+check_index(uint64_t index, struct pal_err *err)
+{
+	if (index >= PAL_CHUNKED_MAX_CHUNKS)
+		return pal_err_set(err, PAL_ERR_LIMIT,
+				   "chunk %llu: beyond the limit of 2^38 "
+				   "chunks", (unsigned long long)index);
+	return 0;
+}
+
+int
+pal_chunked_seal_chunk(struct pal_chunked_ctx *c, uint64_t index,
+		       const uint8_t *pt, size_t pt_len, uint8_t *ct,
+		       struct pal_err *err)
+{
+	uint8_t nonce[PAL_CHUNKED_NONCE_LEN];
+	int r;
+
+	if ((r = check_index(index, err)) != 0)
+		return r;
+	if (pt_len > PAL_CHUNKED_CHUNK_LEN)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "chunk %llu: %zu bytes, more than 16384",
+				   (unsigned long long)index, pt_len);
+	chunk_nonce(c, index, nonce);
+	if (gcm_seal(c->evp, nonce, NULL, 0, pt, pt_len, ct,
+		     ct + pt_len) != 0) {
+		ERR_clear_error();
+		return pal_err_set(err, PAL_ERR_CRYPTO,
+				   "chunk %llu: encryption failed",
+				   (unsigned long long)index);
+	}
+	return 0;
+}
+
+int
+pal_chunked_open_chunk(struct pal_chunked_ctx *c, uint64_t index, int final,
+		       const uint8_t *ct, size_t ct_len, uint8_t *pt,
+		       struct pal_err *err)
+{
+	const unsigned long long i = index;
+	uint8_t nonce[PAL_CHUNKED_NONCE_LEN];
+	int r;
+
+	if ((r = check_index(index, err)) != 0)
+		return r;
+	if (final && ct_len >= PAL_CHUNKED_CT_CHUNK_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "chunk %llu: the last chunk is full-size "
+				   "(%zu bytes): message truncated", i,
+				   ct_len);
+	if (final && ct_len < PAL_CHUNKED_TAG_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "chunk %llu: final chunk of %zu bytes is "
+				   "shorter than its tag: truncated", i,
+				   ct_len);
+	if (!final && ct_len != PAL_CHUNKED_CT_CHUNK_LEN)
+		return pal_err_set(err, PAL_ERR_TRUNCATED,
+				   "chunk %llu: %zu bytes where a full chunk "
+				   "has 16400: truncated", i, ct_len);
+	size_t len = ct_len - PAL_CHUNKED_TAG_LEN;
+	chunk_nonce(c, index, nonce);
+	r = gcm_open(c->evp, nonce, NULL, 0, ct, len, ct + len, pt);
+	if (r > 0)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "chunk %llu: authentication failed", i);
+	if (r < 0) {
+		if (len > 0)
+			OPENSSL_cleanse(pt, len);
+		ERR_clear_error();
+		return pal_err_set(err, PAL_ERR_CRYPTO,
+				   "chunk %llu: decryption failed", i);
+	}
+	return 0;
+}
+
+static int
+check_aead_lens(size_t aad_len, size_t len, struct pal_err *err)
+{
+	if (len > AEAD_MAX_LEN || aad_len > AEAD_MAX_LEN)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "AEAD input of %zu bytes or AAD of %zu "
+				   "bytes exceeds 1 MiB", len, aad_len);
+	return 0;
+}
+
+int
+pal_chunked_aead_seal(struct pal_chunked_ctx *c,
+		      const uint8_t nonce[PAL_CHUNKED_NONCE_LEN],
+		      const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		      size_t len, uint8_t *out,
+		      uint8_t tag[PAL_CHUNKED_TAG_LEN], struct pal_err *err)
+{
+	int r;
+
+	if ((r = check_aead_lens(aad_len, len, err)) != 0)
+		return r;
+	if (gcm_seal(c->evp, nonce, aad, aad_len, in, len, out, tag) != 0) {
+		ERR_clear_error();
+		return pal_err_set(err, PAL_ERR_CRYPTO, "encryption failed");
+	}
+	return 0;
+}
+
+int
+pal_chunked_aead_open(struct pal_chunked_ctx *c,
+		      const uint8_t nonce[PAL_CHUNKED_NONCE_LEN],
+		      const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		      size_t len, const uint8_t tag[PAL_CHUNKED_TAG_LEN],
+		      uint8_t *out, struct pal_err *err)
+{
+	int r;
+
+	if ((r = check_aead_lens(aad_len, len, err)) != 0)
+		return r;
+	r = gcm_open(c->evp, nonce, aad, aad_len, in, len, tag, out);
+	if (r > 0)
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "authentication failed");
+	if (r < 0) {
+		if (len > 0)
+			OPENSSL_cleanse(out, len);
+		ERR_clear_error();
+		return pal_err_set(err, PAL_ERR_CRYPTO, "decryption failed");
+	}
+	return 0;
+}
