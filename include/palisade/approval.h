@@ -97,7 +97,7 @@
 #define PAL_TPC_TTL_MAX		(7L * 24 * 3600)	/* one week */
 #define PAL_TPC_THRESHOLD_MIN	2
 #define PAL_TPC_APPROVERS_MAX	64	/* members of an approver set */
-#define PAL_TPC_APPROVALS_MAX	64	/* approvals given to one check */
+#define PAL_TPC_APPROVALS_MAX	64	/* approvals in one check */
 #define PAL_TPC_REQUEST_FILE_MAX	(4 * 1024)
 #define PAL_TPC_APPROVAL_FILE_MAX	(8 * 1024)
 #define PAL_TPC_APPROVERS_FILE_MAX	(256 * 1024)
@@ -190,7 +190,7 @@ int pal_tpc_request_describe(const struct pal_tpc_request *r,
 
 struct pal_tpc_approver {
 	char name[PAL_TPC_NAME_MAX + 1];
-	EVP_PKEY *key;		/* ECDSA P-256 public key; owned by the set */
+	EVP_PKEY *key;		/* P-256 public key, owned by the set */
 };
 
 struct pal_tpc_approvers {

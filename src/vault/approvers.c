@@ -343,8 +343,9 @@ parse_payload_json(json_t *j, struct pal_tpc_approvers *set,
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++, set->n++)
 		rc = parse_member(json_array_get(arr, i), i, &set->a[i], err);
-	if (rc == 0)
-		rc = check_set(set->vault, threshold, set->a, set->n, err);
+	if (rc == 0 && (rc = check_set(set->vault, threshold, set->a, set->n,
+				       err)) < 0)
+		pal_err_wrap(err, rc, WHERE ": ");
 	if (rc == 0)
 		set->threshold = (unsigned)threshold;
 	/* The rules speak of arguments; here they judge a document. */
@@ -453,7 +454,6 @@ envelope_sig(json_t *j, uint8_t **sig, size_t *sig_len, struct pal_err *err)
 {
 	const char *w = "envelope.signatures[0]";
 	json_t *sigs = json_object_get(j, "signatures");
-	const char *s;
 
 	if (!json_is_array(sigs) || json_array_size(sigs) != 1)
 		return pal_err_set(err, PAL_ERR_FORMAT,
@@ -461,8 +461,12 @@ envelope_sig(json_t *j, uint8_t **sig, size_t *sig_len, struct pal_err *err)
 				   "signature expected");
 	json_t *o = json_array_get(sigs, 0);
 	int rc = pal_tpc_json_members(o, w, sig_names, 1, sig_opt, 1, err);
-	if (rc == 0 && json_object_get(o, "keyid") != NULL)
-		rc = pal_tpc_json_str(o, w, "keyid", KEYID_MAX, &s, NULL, err);
+	/* A hint only (DSSE allows it empty); the admin key is the caller's. */
+	json_t *kid = json_object_get(o, "keyid");
+	if (rc == 0 && kid != NULL &&
+	    (!json_is_string(kid) || json_string_length(kid) > KEYID_MAX))
+		rc = pal_err_set(err, PAL_ERR_FORMAT, "%s.keyid: not a string "
+				 "of at most %d bytes", w, KEYID_MAX);
 	return rc == 0 ? pal_tpc_json_b64(o, w, "sig", ENVELOPE_SIG_MAX, sig,
 					  sig_len, err) : rc;
 }

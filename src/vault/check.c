@@ -148,16 +148,19 @@ check_request(struct ctx *c, int64_t now, struct pal_tpc_replay *store,
 
 	pal_tpc_time_format(now, when);
 	if (strcmp(q->vault, w->vault) != 0)
-		return pal_err_set(err, PAL_ERR_VERIFY, "for vault %s, not %s", q->vault, w->vault);
+		return pal_err_set(err, PAL_ERR_VERIFY, "for vault %s, not %s",
+				   q->vault, w->vault);
 	if (q->op != w->op)
-		return pal_err_set(err, PAL_ERR_VERIFY, "for %s, not %s", pal_tpc_op_name(q->op),
+		return pal_err_set(err, PAL_ERR_VERIFY, "for %s, not %s",
+				   pal_tpc_op_name(q->op),
 				   pal_tpc_op_name(w->op));
 	if (strcmp(q->release, w->release) != 0)
-		return pal_err_set(err, PAL_ERR_VERIFY, "for release '%s', not '%s'", q->release,
+		return pal_err_set(err, PAL_ERR_VERIFY,
+				   "for release '%s', not '%s'", q->release,
 				   w->release);
 	if (w->requester != NULL && strcmp(q->requester, w->requester) != 0)
-		return pal_err_set(err, PAL_ERR_VERIFY, "made by %s, not %s", q->requester,
-				   w->requester);
+		return pal_err_set(err, PAL_ERR_VERIFY, "made by %s, not %s",
+				   q->requester, w->requester);
 	if (now >= q->expires_at)
 		return pal_err_set(err, PAL_ERR_VERIFY, "expired at %s (now "
 				   "%s)", q->expires, when);
@@ -169,8 +172,7 @@ check_request(struct ctx *c, int64_t now, struct pal_tpc_replay *store,
 				     err);
 	if (rc == 0 && seen)
 		rc = pal_err_set(err, PAL_ERR_VERIFY, "already used at %s "
-				 "(a request runs once)",
-				 used_at);
+				 "(a request runs once)", used_at);
 	return rc;
 }
 
