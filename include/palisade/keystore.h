@@ -18,16 +18,25 @@
  *     modifiable or copyable, so that nobody can later turn decryption on
  *     or copy it into an extractable object.  Its value never leaves the
  *     token through this interface, nor through any other PKCS#11 call a
- *     conforming token accepts.
+ *     conforming token accepts.  With a hardware token that means it never
+ *     leaves the device.  SoftHSM2, the embedded default, is a library
+ *     loaded into this process: its token is a directory of files, a
+ *     private object is stored encrypted under a key derived from the
+ *     user PIN, and a KEK in use is decrypted into this process's memory.
+ *     There "never extractable" means "not through PKCS#11"; anyone who can
+ *     read this process's memory, or who has the token directory and the
+ *     user PIN, has the KEKs.
  *   - A DEK is 32 random bytes made on the host.  It does reach host
  *     memory: at seal and at unseal, because AES-256-GCM at gigabytes per
  *     second runs in OpenSSL on the host, not in the token.  It is held
  *     only in secmem.h memory (locked, excluded from core dumps, wiped in
  *     forked children, wiped on free), and it passes through the token's
  *     memory as a short-lived session object while it is wrapped or
- *     unwrapped (SoftHSM2 keeps those in its own locked memory too).  Only
- *     the wrapped DEK (RFC 5649 or RFC 3394 AES key wrap under the KEK) is
- *     ever written anywhere.
+ *     unwrapped.  With SoftHSM2 that memory is this process's heap:
+ *     SoftHSM2 wipes key bytes when it frees them (its SecureAllocator),
+ *     but whether it locks them depends on how it was built; do not count
+ *     on it.  Only the wrapped DEK (RFC 5649 or RFC 3394 AES key wrap
+ *     under the KEK) is ever written anywhere.
  *   - Whoever holds the user PIN and can reach the token can unwrap every
  *     DEK: the PIN is the token's only access control.  Two-person control
  *     (approval.h) decides whether Palisade asks the token at all; it
@@ -129,7 +138,8 @@ struct pal_keystore_pin {
 /* Which token, and how to log in. */
 struct pal_keystore_config {
 	const char *module;	/* module path; NULL: PAL_P11_DEFAULT_MODULE */
-	const char *token;	/* token label; NULL: PAL_KEYSTORE_TOKEN_LABEL */
+	/* The token's label; NULL: PAL_KEYSTORE_TOKEN_LABEL. */
+	const char *token;
 	const char *serial;	/* when not NULL, the token's serial too */
 	/*
 	 * The vault's embedded SoftHSM2 directory, or NULL for any other
@@ -221,7 +231,7 @@ int pal_keystore_release_check(const char *release, struct pal_err *err);
 /* A release's KEK on the token. */
 struct pal_kek {
 	char release[PAL_KEYSTORE_RELEASE_MAX + 1];
-	unsigned int generation;		/* 1, then 2, 3 after rotations */
+	unsigned int generation;	/* 1, then 2, 3 after rotations */
 	char label[PAL_KEYSTORE_LABEL_MAX + 1];	/* CKA_LABEL */
 	uint8_t id[PAL_KEYSTORE_ID_LEN];	/* CKA_ID */
 	char id_hex[2 * PAL_KEYSTORE_ID_LEN + 1];

@@ -62,7 +62,8 @@ generate(struct pal_keystore *ks, CK_ATTRIBUTE *label, CK_ATTRIBUTE *id,
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID)
 		rv = ks->s.f->C_GenerateKey(ks->s.h, &mech, t, 17, obj);
 	if (rv != CKR_OK)
-		return pal_p11_fail(err, rv, "generating a KEK (C_GenerateKey)");
+		return pal_p11_fail(err, rv, "generating a KEK "
+				    "(C_GenerateKey)");
 	return 0;
 }
 

@@ -521,7 +521,8 @@ release_names_and_labels(void **state)
 		{ "log-key", 0, NULL, 0 },
 	};
 	char long_name[PAL_KEYSTORE_RELEASE_MAX + 2];
-	char rel[PAL_KEYSTORE_RELEASE_MAX + 1], label[PAL_KEYSTORE_LABEL_MAX + 1];
+	char rel[PAL_KEYSTORE_RELEASE_MAX + 1];
+	char label[PAL_KEYSTORE_LABEL_MAX + 1];
 	struct pal_err err;
 	unsigned int gen;
 	size_t i;
