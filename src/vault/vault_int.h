@@ -7,7 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
+#include "palisade/approval.h"
+#include "palisade/buf.h"
 #include "palisade/error.h"
+#include "palisade/keystore.h"
+#include "palisade/vault.h"
 
 /* Paths under this prefix are the vault's own, never a model's. */
 #define VAULT_RESERVED ".palisade/"
@@ -34,5 +40,61 @@ int vault_walk(const char *root, size_t max_files, struct vfiles *out,
 	       struct pal_err *err);
 
 void vfiles_free(struct vfiles *f);
+
+/* ---- vault.c: an open vault ---- */
+
+struct pal_vault {
+	char *dir;
+	int dirfd;
+	char id[PAL_VAULT_ID_HEX + 1];
+	char *module, *token, *serial, *softhsm_dir, *log_dir;
+	struct pal_keystore_pin pin;	/* borrowed from the opener */
+	struct pal_keystore *ks;	/* opened on first need */
+	struct pal_tpc_approvers *approvers;
+	struct pal_tpc_replay *replay;
+};
+
+/* The vault's token, opened (and logged into) on first use. */
+int vault_keystore(struct pal_vault *v, struct pal_keystore **ks,
+		   struct pal_err *err);
+
+/*
+ * Authorizes op on release with a's request and approvals (approval.h),
+ * using up the request.  A refusal is recorded in the audit log
+ * ("vault.refused") and returned as PAL_ERR_VERIFY.
+ */
+int vault_authorize(struct pal_vault *v, enum pal_tpc_op op,
+		    const char *release, const struct pal_vault_authz *a,
+		    struct pal_err *err);
+
+/*
+ * Appends {"type": type, ..., "details": details_json} to the vault's
+ * log; without a log, *logged is 0 and nothing happens.
+ */
+int vault_audit(struct pal_vault *v, const char *type,
+		const char *details_json, uint64_t *index, int *logged,
+		struct pal_err *err);
+
+/* The same with details as a jansson object (taken, even on failure). */
+struct json_t;
+int vault_audit_json(struct pal_vault *v, const char *type,
+		     struct json_t *details, uint64_t *index, int *logged,
+		     struct pal_err *err);
+
+/* "releases/<release>" and its files/ directory, relative to the vault. */
+#define VAULT_RELEASES "releases"
+#define VAULT_MANIFEST "release.sealed"
+#define VAULT_MANIFEST_PATH ".palisade/release.json"
+#define VAULT_SUFFIX ".sealed"
+
+/* The header's wrap number for a keystore mechanism, and back. */
+int vault_wrap_to_header(unsigned long mech, uint8_t *out);
+int vault_wrap_from_header(uint8_t wrap, unsigned long *mech);
+
+/* mkdir -p of path's parents, relative to dirfd. */
+int vault_mkdirs(int dirfd, const char *path, struct pal_err *err);
+
+/* rm -rf of path relative to dirfd (best effort, for cleanup). */
+void vault_remove_tree(int dirfd, const char *path);
 
 #endif

@@ -1,0 +1,186 @@
+/*
+ * vault.h - a Palisade vault: model releases encrypted at rest, their keys
+ * in a PKCS#11 token, two people needed to open them (docs/vault.md).
+ *
+ *	VAULT/vault.json		configuration (pal_vault_create)
+ *	VAULT/admin.pub.pem		the key that signs the approver set
+ *	VAULT/approvers.dsse		the approver set (approval.h)
+ *	VAULT/state.db			requests already used (approval.h)
+ *	VAULT/releases/R/release.sealed	the release's file list, sealed
+ *	VAULT/releases/R/files/P.sealed	file P of release R (sealed.h)
+ *
+ * Each release has its own key-encryption key in the token (keystore.h)
+ * and a data key that exists outside the token only wrapped, in the
+ * headers of the release's files, or in locked memory while a file is
+ * sealed or unsealed.  The embedded default token is a SoftHSM2 token of
+ * the vault's own, kept beside the vault (VAULT.hsm/ unless told
+ * otherwise) so that a copy of the vault directory carries no keys.
+ *
+ * Sealing needs the token's PIN.  Unsealing and shredding also need a
+ * request approved by as many distinct approvers of the vault's approver
+ * set as its threshold, none of them the requester (approval.h); the
+ * request is used up by the attempt.  Key rotation needs the PIN only: it
+ * reveals nothing.
+ *
+ * Every seal, unseal, refusal, rotation and shred is appended to the
+ * vault's Palisade log, when it has one (tlog.h, pal_log_record); a vault
+ * operation whose log entry cannot be written fails.
+ *
+ * Errors: PAL_ERR_VERIFY for anything found altered, swapped or missing
+ * in the vault and for a refused authorization; PAL_ERR_INVALID for bad
+ * arguments (an existing release, an unknown one); PAL_ERR_IO; the
+ * keystore's errors for the token.  Nothing half-written is left behind:
+ * a release appears whole or not at all, unsealed files appear whole or
+ * not at all.
+ */
+#ifndef PALISADE_VAULT_H
+#define PALISADE_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "palisade/approval.h"
+#include "palisade/error.h"
+#include "palisade/keystore.h"
+
+#define PAL_VAULT_VERSION 1
+#define PAL_VAULT_FILES_MAX 100000	/* files in one release */
+#define PAL_VAULT_ID_HEX 32		/* 16 random bytes */
+
+struct pal_vault;
+
+struct pal_vault_init {
+	const char *module;	/* PKCS#11 module; NULL: embedded SoftHSM2 */
+	const char *token;	/* token label; NULL: "palisade-vault" */
+	const char *hsm_dir;	/* embedded token's home; NULL: VAULT.hsm */
+	struct pal_keystore_pin pin;	/* user PIN; both NULL: environment */
+	struct pal_keystore_pin so_pin;	/* SO PIN, for an embedded token */
+	const char *admin_key;	/* PEM file or PKCS#11 URI: signs approvers */
+	const char *const *approver_names;
+	const char *const *approver_keys;	/* PEM public key files */
+	size_t n_approvers;
+	unsigned threshold;	/* 0: 2 */
+	const char *log_dir;	/* the audit log (a Palisade log), or NULL */
+};
+
+/*
+ * Creates a vault at dir (which must not exist): for the embedded
+ * default, a new SoftHSM2 token; the configuration; the approver set,
+ * signed with admin_key.  The token is opened once to check that it
+ * offers AES key wrapping.
+ */
+int pal_vault_create(const char *dir, const struct pal_vault_init *in,
+		     struct pal_err *err);
+
+/*
+ * Opens the vault at dir.  The token is opened (with pin) on first need.
+ * log_dir, when not NULL, replaces the configured audit log.
+ */
+int pal_vault_open(const char *dir, const struct pal_keystore_pin *pin,
+		   const char *log_dir, struct pal_vault **out,
+		   struct pal_err *err);
+void pal_vault_close(struct pal_vault *v);
+
+const char *pal_vault_id(const struct pal_vault *v);
+
+struct pal_vault_sealed {
+	size_t files;
+	uint64_t bytes;			/* plaintext bytes sealed */
+	char kek_label[PAL_KEYSTORE_LABEL_MAX + 1];
+	uint64_t log_index;		/* the audit entry; 0 without a log */
+	int logged;
+};
+
+/*
+ * Seals the model at path (a directory or one file) as release, under
+ * model_name (NULL: the path's base name), with threads workers (0: one
+ * per online CPU).  The release must be new, in the vault and the token.
+ */
+int pal_vault_seal(struct pal_vault *v, const char *path,
+		   const char *release, const char *model_name,
+		   unsigned threads, struct pal_vault_sealed *out,
+		   struct pal_err *err);
+
+/* The approvals an operation is run with. */
+struct pal_vault_authz {
+	const char *requester;		/* NULL: any */
+	const char *request;		/* request file, or NULL */
+	const char *const *approvals;	/* approval files */
+	size_t n_approvals;
+	struct pal_tpc_report *report;	/* filled in when not NULL */
+};
+
+enum pal_unseal_kind {
+	PAL_UNSEAL_DIR,		/* into a new directory */
+	PAL_UNSEAL_MEMFD,	/* into sealed memfds, one per file */
+	PAL_UNSEAL_FD,		/* one file, into a file descriptor */
+};
+
+struct pal_unseal_target {
+	enum pal_unseal_kind kind;
+	const char *dir;	/* DIR: must not exist; appears when done */
+	int fd;			/* FD: written once the file authenticated */
+	const char *path;	/* FD: which file (NULL: the release's only) */
+};
+
+/* A file unsealed into a memfd (sealed against writes and resizing). */
+struct pal_unsealed_file {
+	char *path;
+	int fd;
+	uint64_t size;
+};
+
+struct pal_unsealed {
+	struct pal_unsealed_file *f;	/* PAL_UNSEAL_MEMFD only */
+	size_t n;
+	uint64_t bytes;
+	uint64_t log_index;
+	int logged;
+};
+
+/* Closes the memfds and frees out's contents. */
+void pal_unsealed_free(struct pal_unsealed *u);
+
+/*
+ * Unseals release into t after authorizing the request (operation
+ * "unseal", this release and vault).  Every file is authenticated before
+ * any of its plaintext is visible: into a directory through a temporary
+ * one renamed into place; to a file descriptor after the whole file has
+ * been opened in a memfd.
+ */
+int pal_vault_unseal(struct pal_vault *v, const char *release,
+		     const struct pal_vault_authz *a,
+		     const struct pal_unseal_target *t,
+		     struct pal_unsealed *out, struct pal_err *err);
+
+/*
+ * Destroys the release's keys in the token after authorizing the request
+ * (operation "shred"); the sealed files stay, and no one can open them
+ * with this vault again.  docs/vault.md says what this guarantees with
+ * SoftHSM2 and with a hardware token.
+ */
+int pal_vault_shred(struct pal_vault *v, const char *release,
+		    const struct pal_vault_authz *a, size_t *destroyed,
+		    struct pal_err *err);
+
+/*
+ * Gives the release a new key-encryption key: the data key is rewrapped
+ * in the token, every file's header is rewritten (through a temporary
+ * copy and a rename), and the old key is destroyed.
+ */
+int pal_vault_rotate(struct pal_vault *v, const char *release,
+		     struct pal_kek *now, struct pal_err *err);
+
+/* One release, as pal_vault_list reports it. */
+struct pal_vault_release {
+	char name[PAL_KEYSTORE_RELEASE_MAX + 1];
+	int has_files;		/* releases/R exists */
+	int has_key;		/* its key is in the token */
+	struct pal_kek kek;	/* when has_key */
+};
+
+/* Every release in the vault or the token; *out: caller frees. */
+int pal_vault_list(struct pal_vault *v, struct pal_vault_release **out,
+		   size_t *n, struct pal_err *err);
+
+#endif
