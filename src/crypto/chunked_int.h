@@ -1,7 +1,7 @@
 /*
  * chunked_int.h - what the files of the chunked-encryption module share:
  * the key and context objects, the header check and positional I/O
- * (chunked.c), used by the whole-message engine
+ * (chunked.c, chunked_chunk.c), used by the whole-message engine
  * (chunked_stream.c) and random access (chunked_read.c).
  */
 #ifndef PAL_CHUNKED_INT_H

@@ -587,6 +587,40 @@ out:
 	return 0;
 }
 
+/*
+ * Reads the final chunk of the message at base in fd into a bounce buffer
+ * and opens it there, before any output.
+ */
+static int
+open_final_fd(const struct pal_chunked_keys *k, const struct job *j, int fd,
+	      uint64_t base, uint64_t msg_len, struct pal_err *err)
+{
+	uint64_t pos = HDR + (j->nchunks - 1) * CT_CHUNK;
+	size_t clen = (size_t)(msg_len - pos);
+	struct pal_secmem *mem = NULL;
+	int r;
+
+	if ((r = pal_secmem_alloc(CT_CHUNK, &mem, err)) != 0)
+		return r;
+	uint8_t *buf = pal_secmem_data(mem);
+	int64_t got = pal_chunked_pread_full(fd, buf, clen, base + pos);
+	if (got < 0)
+		r = pal_err_set(err, PAL_ERR_IO,
+				"reading the final chunk at offset %llu: %s",
+				(unsigned long long)(base + pos),
+				strerror(errno));
+	else if ((size_t)got < clen)
+		r = pal_err_set(err, PAL_ERR_TRUNCATED,
+				"ciphertext ended at byte %llu of the "
+				"message's %llu: truncated",
+				(unsigned long long)(pos + (uint64_t)got),
+				(unsigned long long)msg_len);
+	else
+		r = open_final(k, j, buf, clen, buf, err);
+	pal_secmem_free(mem);
+	return r;
+}
+
 int
 pal_chunked_open_fd(const struct pal_chunked_keys *k, int in_fd,
 		    uint64_t base, uint64_t msg_len, int out_fd,
@@ -610,35 +644,9 @@ pal_chunked_open_fd(const struct pal_chunked_keys *k, int in_fd,
 					  err)) != 0)
 		return r;
 	job_init(&j, false, k, n);
+	if ((r = open_final_fd(k, &j, in_fd, base, msg_len, err)) != 0)
+		return r;
 	side_fd(&j.in, in_fd, base + HDR, false);
 	side_fd(&j.out, out_fd, out_off, true);
-
-	/* The final chunk, through a bounce buffer, before any output. */
-	uint64_t last = j.nchunks - 1;
-	size_t clen = (size_t)(msg_len - HDR - last * CT_CHUNK);
-	struct pal_secmem *mem = NULL;
-	if ((r = pal_secmem_alloc(CT_CHUNK, &mem, err)) != 0)
-		return r;
-	uint8_t *buf = pal_secmem_data(mem);
-	int64_t got = pal_chunked_pread_full(in_fd, buf, clen,
-					     base + HDR + last * CT_CHUNK);
-	if (got < 0)
-		r = pal_err_set(err, PAL_ERR_IO,
-				"reading the final chunk at offset %llu: %s",
-				(unsigned long long)(base + HDR +
-						     last * CT_CHUNK),
-				strerror(errno));
-	else if ((size_t)got < clen)
-		r = pal_err_set(err, PAL_ERR_TRUNCATED,
-				"ciphertext ended at byte %llu of the "
-				"message's %llu: truncated",
-				(unsigned long long)(HDR + last * CT_CHUNK +
-						     (uint64_t)got),
-				(unsigned long long)msg_len);
-	else
-		r = open_final(k, &j, buf, clen, buf, err);
-	pal_secmem_free(mem);
-	if (r != 0)
-		return r;
 	return run_job(&j, nthreads, err);
 }

@@ -51,7 +51,8 @@
 static const uint8_t key32[32] = "palisade test key, 32 bytes....";
 static const uint8_t ctx_a[] = "model=m;release=r1;path=w.bin";
 static const uint8_t ctx_b[] = "model=m;release=r2;path=w.bin";
-static const uint8_t salt_fixed[PAL_CHUNKED_SALT_LEN] = "fixed salt for tests...";
+static const uint8_t salt_fixed[PAL_CHUNKED_SALT_LEN] =
+	"fixed salt for tests...";
 
 /* ---- Helpers ---------------------------------------------------------- */
 
