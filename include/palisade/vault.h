@@ -83,6 +83,14 @@ void pal_vault_close(struct pal_vault *v);
 
 const char *pal_vault_id(const struct pal_vault *v);
 
+/*
+ * The verified approver set of the vault at dir (its admin key's
+ * signature checked), without opening the token: for approvers, who
+ * check a request against it before they sign.  Caller frees.
+ */
+int pal_vault_approvers(const char *dir, struct pal_tpc_approvers **out,
+			struct pal_err *err);
+
 struct pal_vault_sealed {
 	size_t files;
 	uint64_t bytes;			/* plaintext bytes sealed */

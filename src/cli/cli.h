@@ -24,5 +24,11 @@ int cmd_hash(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
+int cmd_shred(int argc, char **argv);
+int cmd_request(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
 
 #endif

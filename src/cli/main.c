@@ -22,6 +22,12 @@ static const struct subcommand subcommands[] = {
 	{ "sign", cmd_sign, "sign a model (OpenSSF model signing)" },
 	{ "verify", cmd_verify, "verify a model against its signature" },
 	{ "log", cmd_log, "the tamper-evident transparency log" },
+	{ "keys", cmd_keys, "create a vault; list and rotate its keys" },
+	{ "seal", cmd_seal, "encrypt a model into a vault as a release" },
+	{ "unseal", cmd_unseal, "decrypt a release (two approvals needed)" },
+	{ "shred", cmd_shred, "destroy a release's keys (two approvals)" },
+	{ "request", cmd_request, "ask for an unseal or shred" },
+	{ "approve", cmd_approve, "approve a request with your key" },
 };
 
 static void

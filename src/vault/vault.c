@@ -470,23 +470,29 @@ pal_vault_open(const char *dir, const struct pal_keystore_pin *pin,
 
 /* ---- authorization and audit ---- */
 
+int
+pal_vault_approvers(const char *dir, struct pal_tpc_approvers **out,
+		    struct pal_err *err)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *admin = NULL;
+	snprintf(path, sizeof(path), "%s/" ADMIN_PUB, dir);
+	int rc = pal_pubkey_load(path, &admin, err);
+	snprintf(path, sizeof(path), "%s/" APPROVERS, dir);
+	if (rc == 0)
+		rc = pal_tpc_approvers_load(path, admin, out, err);
+	EVP_PKEY_free(admin);
+	return rc < 0 ? pal_err_wrap(err, rc, "approver set: ") : 0;
+}
+
 static int
 load_tpc(struct pal_vault *v, struct pal_err *err)
 {
 	char path[PATH_MAX];
-	EVP_PKEY *admin = NULL;
 	int rc = 0;
-	if (v->approvers == NULL) {
-		snprintf(path, sizeof(path), "%s/" ADMIN_PUB, v->dir);
-		rc = pal_pubkey_load(path, &admin, err);
-		snprintf(path, sizeof(path), "%s/" APPROVERS, v->dir);
-		if (rc == 0)
-			rc = pal_tpc_approvers_load(path, admin,
-						    &v->approvers, err);
-		EVP_PKEY_free(admin);
-		if (rc < 0)
-			return pal_err_wrap(err, rc, "approver set: ");
-	}
+	if (v->approvers == NULL &&
+	    (rc = pal_vault_approvers(v->dir, &v->approvers, err)) < 0)
+		return rc;
 	if (v->replay == NULL) {
 		snprintf(path, sizeof(path), "%s/" STATE, v->dir);
 		rc = pal_tpc_replay_open(path, &v->replay, err);
