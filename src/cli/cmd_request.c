@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "palisade/approval.h"
+#include "palisade/tlog.h"
 #include "vault_opts.h"
 
 enum { OPT_TTL = 0x400, OPT_KEY, OPT_AS, OPT_VAULT };
@@ -121,7 +122,26 @@ approve_usage(FILE *fp)
 		"                      key in --vault's approver set)\n"
 		"  --vault VAULT       check the request against this vault's "
 		"approver set\n"
-		"  -o FILE             where to write the approval\n");
+		"  -o FILE             where to write the approval\n"
+		"  --log DIR           record the approval in this Palisade "
+		"log\n");
+}
+
+/* "vault.approve" in the log at dir: which request, and where. */
+static int
+log_approval(const char *dir, const char *out, const char *desc,
+	     struct pal_err *err)
+{
+	uint64_t index;
+	json_t *d = json_pack("{s:s, s:s}", "approval", out, "request", desc);
+	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(d);
+	if (text == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	int rc = pal_log_record(dir, "vault.approve", "cli", NULL, text,
+				&index, err);
+	free(text);
+	return rc;
 }
 
 int
@@ -171,6 +191,9 @@ cmd_approve(int argc, char **argv)
 					  (int64_t)time(NULL), out, &desc,
 					  &err);
 	pal_tpc_approvers_free(set);
+	if (rc == 0 && o.log != NULL)
+		rc = log_approval(o.log, out, desc.p ? (char *)desc.p : "",
+				  &err);
 	if (rc < 0) {
 		pal_buf_free(&desc);
 		return vault_fail(&o, rc, &err);

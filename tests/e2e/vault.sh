@@ -48,7 +48,7 @@ request() {
 # approve REQUEST NAME [OUT]
 approve() {
 	"$PALISADE" approve "$1" --key "$TMP/$2.pem" --vault "$V" \
-		-o "${3:-$1.$2}" >/dev/null 2>"$TMP/approve.err" ||
+		--log "$L" -o "${3:-$1.$2}" >/dev/null 2>"$TMP/approve.err" ||
 		fail "approve $1 by $2: $(cat "$TMP/approve.err")"
 }
 
@@ -168,7 +168,8 @@ expect_exit 2 "unseal after shredding" -- "$PALISADE" unseal "$V" \
 expect_grep "not found" "$TMP/err" "the key is gone"
 
 expect_exit 0 "the audit log verifies" -- "$PALISADE" log verify "$L"
-for t in vault.seal vault.unseal vault.refused vault.rotate vault.shred; do
+for t in vault.seal vault.unseal vault.refused vault.rotate vault.shred \
+	vault.approve; do
 	grep -rqa "\"type\":\"$t\"" "$L/tile/entries" && pass ||
 		fail "no $t entry in the log"
 done
