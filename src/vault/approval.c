@@ -98,6 +98,15 @@ pal_tpc_approval_serialize(const struct pal_tpc_approval *a,
 	return 0;
 }
 
+/* A name rule failed inside a document: the document is malformed. */
+static int
+malformed(struct pal_err *err)
+{
+	if (err != NULL)
+		err->code = PAL_ERR_FORMAT;
+	return PAL_ERR_FORMAT;
+}
+
 static const char *const approval_members[] = {
 	"approver", "request", "signature",
 };
@@ -116,7 +125,7 @@ from_json(json_t *j, struct pal_tpc_approval *a, struct pal_err *err)
 		rc = pal_tpc_json_str(j, "approval", "approver",
 				      PAL_TPC_NAME_MAX, &name, &n, err);
 	if (rc == 0 && pal_tpc_check_name(name, "approval.approver", err) < 0)
-		rc = err ? (err->code = PAL_ERR_FORMAT) : PAL_ERR_FORMAT;
+		rc = malformed(err);
 	if (rc == 0)
 		memcpy(a->approver, name, n + 1);
 	if (rc == 0)
