@@ -172,6 +172,18 @@ int pal_vault_shred(struct pal_vault *v, const char *release,
 		    struct pal_err *err);
 
 /*
+ * Exports the release's data key after authorizing the request
+ * (operation "export"): encrypted with RSA-OAEP (SHA-256) to the RSA
+ * public key (at least 2048 bits) in the PEM file recipient, written as
+ * JSON to out (which must not exist; mode 0600).  A PKCS#11 token can
+ * unwrap it directly (CKM_RSA_PKCS_OAEP); the key is never plaintext
+ * outside this process's locked memory.  docs/vault.md.
+ */
+int pal_vault_export(struct pal_vault *v, const char *release,
+		     const struct pal_vault_authz *a, const char *recipient,
+		     const char *out, struct pal_err *err);
+
+/*
  * Gives the release a new key-encryption key: the data key is rewrapped
  * in the token, every file's header is rewritten (through a temporary
  * copy and a rename), and the old key is destroyed.

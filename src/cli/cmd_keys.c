@@ -18,7 +18,10 @@ usage(FILE *fp)
 		"--approver NAME=PUBKEY... [OPTIONS]\n"
 		"       palisade keys list VAULT [--pin-file FILE] [--json]\n"
 		"       palisade keys rotate VAULT --release R [--pin-file FILE]"
-		" [--json]\n\n"
+		" [--json]\n"
+		"       palisade keys export VAULT --release R --approvals A... "
+		"--recipient RSA.pub\n"
+		"                            -o FILE\n\n"
 		"init creates a vault: by default a SoftHSM2 token of its own "
 		"in VAULT.hsm/\n"
 		"(kept apart from the vault, so that a copy of the vault carries"
@@ -44,11 +47,17 @@ usage(FILE *fp)
 		VAULT_PIN_HELP
 		"\nlist shows each release's key; rotate gives a release a new "
 		"key-encryption\nkey and rewrites its files' headers (the "
-		"ciphertext stays as it is).\n");
+		"ciphertext stays as it is).\nexport hands a release's data key"
+		" to the holder of an RSA key (RSA-OAEP,\nwhich a PKCS#11 token"
+		" can unwrap itself), after two approvals:\n\n"
+		VAULT_APPROVALS_HELP
+		"  --recipient PUB     the recipient's RSA public key (PEM, at "
+		"least 2048 bits)\n"
+		"  -o FILE             where to write the exported key\n");
 }
 
 enum { OPT_ADMIN = 0x400, OPT_APPROVER, OPT_THRESHOLD, OPT_HSM,
-	OPT_MODULE, OPT_TOKEN, OPT_SO_PIN };
+	OPT_MODULE, OPT_TOKEN, OPT_SO_PIN, OPT_RECIPIENT };
 
 struct init_args {
 	struct pal_vault_init in;
@@ -195,6 +204,39 @@ keys_rotate(const struct vault_opts *o, const char *dir)
 	return CLI_OK;
 }
 
+static int
+keys_export(const struct vault_opts *o, const char *dir,
+	    const char *recipient, const char *out)
+{
+	struct pal_vault *v = NULL;
+	struct pal_tpc_report rep;
+	struct pal_err err = { 0 };
+	if (o->release == NULL || o->n_approvals == 0 || recipient == NULL ||
+	    out == NULL) {
+		fprintf(stderr, "palisade keys: export needs --release, "
+			"--approvals, --recipient and -o\n");
+		return CLI_ERROR;
+	}
+	int rc = vault_open(o, dir, &v);
+	if (rc != 0)
+		return rc;
+	struct pal_vault_authz a = vault_authz(o, &rep);
+	rc = pal_vault_export(v, o->release, &a, recipient, out, &err);
+	pal_vault_close(v);
+	if (rc < 0) {
+		int code = vault_fail(o, rc, &err);
+		vault_print_refusals(&rep);
+		return code;
+	}
+	if (o->json)
+		vault_print_json(json_pack("{s:s, s:s}", "release", o->release,
+					   "export", out));
+	else
+		printf("release %s: data key exported to %s\n", o->release,
+		       out);
+	return CLI_OK;
+}
+
 int
 cmd_keys(int argc, char **argv)
 {
@@ -207,11 +249,14 @@ cmd_keys(int argc, char **argv)
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN },
+		{ "recipient", required_argument, NULL, OPT_RECIPIENT },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vault_opts o = { .cmd = "keys" };
 	struct init_args a;
+	const char *recipient = NULL, *out = NULL;
 	int c, rc = CLI_OK;
 	memset(&a, 0, sizeof(a));
 	if (argc < 2 || argv[1][0] == '-') {
@@ -225,7 +270,7 @@ cmd_keys(int argc, char **argv)
 	argv++;
 	optind = 1;
 	while (rc == CLI_OK &&
-	       (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		int r = vault_opt(&o, c, optarg, argc, argv);
 		if (r < 0)
 			rc = CLI_ERROR;
@@ -245,6 +290,8 @@ cmd_keys(int argc, char **argv)
 		case OPT_MODULE: a.in.module = optarg; break;
 		case OPT_TOKEN: a.in.token = optarg; break;
 		case OPT_SO_PIN: a.in.so_pin.file = optarg; break;
+		case OPT_RECIPIENT: recipient = optarg; break;
+		case 'o': out = optarg; break;
 		case 'h': usage(stdout); return CLI_OK;
 		default: usage(stderr); rc = CLI_ERROR; break;
 		}
@@ -261,6 +308,8 @@ cmd_keys(int argc, char **argv)
 			rc = keys_list(&o, dir);
 		else if (strcmp(verb, "rotate") == 0)
 			rc = keys_rotate(&o, dir);
+		else if (strcmp(verb, "export") == 0)
+			rc = keys_export(&o, dir, recipient, out);
 		else {
 			fprintf(stderr, "palisade keys: unknown command '%s'\n",
 				verb);

@@ -135,6 +135,31 @@ expect_exit 0 "unseal after rotation" -- "$PALISADE" unseal "$V" \
 	--to "$TMP/out3"
 diff -r "$M" "$TMP/out3" >/dev/null && pass || fail "files differ after rotation"
 
+# Key export to an RSA key, with two approvals; an independent reader
+# (python3-cryptography, from the documents) opens a sealed file with it.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \
+	-out "$TMP/escrow.pem" 2>/dev/null
+openssl pkey -in "$TMP/escrow.pem" -pubout -out "$TMP/escrow.pub"
+request export v1 dave "$TMP/x1"
+approve "$TMP/x1" alice
+expect_exit 1 "export with one approval" -- "$PALISADE" keys export "$V" \
+	--release v1 --approvals "$TMP/x1.alice" --recipient "$TMP/escrow.pub" \
+	-o "$TMP/v1.key"
+[ -e "$TMP/v1.key" ] && fail "a refused export wrote" || pass
+request export v1 dave "$TMP/x2"
+approve "$TMP/x2" bob
+approve "$TMP/x2" carol
+expect_exit 0 "export" -- "$PALISADE" keys export "$V" --release v1 \
+	--approvals "$TMP/x2.bob" "$TMP/x2.carol" --recipient "$TMP/escrow.pub" \
+	-o "$TMP/v1.key"
+[ "$(stat -c %a "$TMP/v1.key")" = 600 ] && pass || fail "export not 0600"
+for f in weights.bin sub/chunk.bin empty.txt; do
+	$PY "$PAL_SRC/tests/e2e/open_sealed.py" "$TMP/v1.key" "$TMP/escrow.pem" \
+		"$V/releases/v1/files/$f.sealed" > "$TMP/opened" 2>"$TMP/err" &&
+		cmp -s "$TMP/opened" "$M/$f" && pass ||
+		{ fail "the documented format does not open $f"; cat "$TMP/err" >&2; }
+done
+
 # A flipped byte in a sealed file: refused, nothing written.
 f=$V/releases/v1/files/weights.bin.sealed
 cp "$f" "$TMP/saved"
@@ -169,7 +194,7 @@ expect_grep "not found" "$TMP/err" "the key is gone"
 
 expect_exit 0 "the audit log verifies" -- "$PALISADE" log verify "$L"
 for t in vault.seal vault.unseal vault.refused vault.rotate vault.shred \
-	vault.approve; do
+	vault.approve vault.export; do
 	grep -rqa "\"type\":\"$t\"" "$L/tile/entries" && pass ||
 		fail "no $t entry in the log"
 done
