@@ -1,8 +1,10 @@
 /*
  * vault_opts.c - the options and output the vault's commands share.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cli.h"
 #include "vault_opts.h"
@@ -62,6 +64,17 @@ int
 vault_open(const struct vault_opts *o, const char *dir, struct pal_vault **v)
 {
 	struct pal_err err = { 0 };
+	/*
+	 * This process will hold data keys and plaintext: no core dumps, and
+	 * no ptrace by other processes of the same user (as ssh-agent does).
+	 * Locked memory (secmem.h) covers the keys; this covers the rest,
+	 * such as OpenSSL's copies of the AES key schedule.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "palisade %s: cannot disable core dumps: %s\n",
+			o->cmd, strerror(errno));
+		return CLI_ERROR;
+	}
 	int rc = pal_vault_open(dir, &o->pin, o->log, v, &err);
 	return rc < 0 ? vault_fail(o, rc, &err) : 0;
 }
