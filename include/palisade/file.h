@@ -1,6 +1,6 @@
 /*
- * file.h - writing a file so that readers see the old or the new contents,
- * never a half-written one.
+ * file.h - reading and writing files: whole transfers, and writing a file so
+ * that readers see the old or the new contents, never a half-written one.
  */
 #ifndef PALISADE_FILE_H
 #define PALISADE_FILE_H
@@ -26,5 +26,16 @@ int pal_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
  */
 int pal_file_write_atomic(const char *path, const void *data, size_t len,
 			  unsigned mode, struct pal_err *err);
+
+/*
+ * Whole transfers, retrying short ones and EINTR.  pal_write_full and
+ * pal_pwrite_full return 0, or -1 with errno set (EIO when the kernel
+ * writes nothing); pal_pread_full returns the number of bytes read, fewer
+ * than len only at the end of the file, or -1 with errno set.  An offset
+ * past INT64_MAX is EOVERFLOW.
+ */
+int pal_write_full(int fd, const void *buf, size_t len);
+int pal_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+int64_t pal_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 #endif

@@ -63,19 +63,68 @@ pal_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
 	return 0;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
+int
+pal_write_full(int fd, const void *buf, size_t len)
 {
+	const uint8_t *p = buf;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
 			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+pal_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX) {
+			errno = EOVERFLOW;
+			return -1;
+		}
+		ssize_t n = pwrite(fd, (const uint8_t *)buf + done,
+				   len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int64_t
+pal_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		if (off + done > (uint64_t)INT64_MAX) {
+			errno = EOVERFLOW;
+			return -1;
+		}
+		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
 }
 
 static void
@@ -107,7 +156,7 @@ pal_file_write_atomic(const char *path, const void *data, size_t len,
 		return rc;
 	}
 	int rc = 0;
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	if (fchmod(fd, mode) != 0 || pal_write_full(fd, data, len) != 0 ||
 	    fsync(fd) != 0)
 		rc = pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 				 strerror(errno));

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "palisade/encoding.h"
+#include "palisade/file.h"
 #include "chunked_int.h"
 
 #define INFO_PREFIX "c2sp.org/chunked-encryption@v1+"
@@ -49,61 +50,12 @@ pal_chunked_aead_name(enum pal_chunked_suite suite)
 	return NULL;
 }
 
-/* ---- I/O helpers ------------------------------------------------------ */
-
-int64_t
-pal_chunked_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		if (off + done > (uint64_t)INT64_MAX) {
-			errno = EOVERFLOW;
-			return -1;
-		}
-		ssize_t r = pread(fd, (uint8_t *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (int64_t)done;
-}
-
-int
-pal_chunked_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		if (off + done > (uint64_t)INT64_MAX) {
-			errno = EOVERFLOW;
-			return -1;
-		}
-		ssize_t r = pwrite(fd, (const uint8_t *)buf + done,
-				   len - done, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 int
 pal_chunked_read_header(int fd, uint64_t base,
 			uint8_t header[PAL_CHUNKED_HEADER_LEN],
 			struct pal_err *err)
 {
-	int64_t r = pal_chunked_pread_full(fd, header, PAL_CHUNKED_HEADER_LEN,
+	int64_t r = pal_pread_full(fd, header, PAL_CHUNKED_HEADER_LEN,
 					   base);
 
 	if (r < 0)

@@ -47,13 +47,4 @@ int pal_chunked_check_header(const uint8_t salt[PAL_CHUNKED_SALT_LEN],
 			     const uint8_t header[PAL_CHUNKED_HEADER_LEN],
 			     struct pal_err *err);
 
-/*
- * pread/pwrite of exactly len bytes at off, retrying short transfers and
- * EINTR.  pread: the number of bytes read (less than len at end of file)
- * or -1 with errno; pwrite: 0 or -1 with errno.
- */
-int64_t pal_chunked_pread_full(int fd, void *buf, size_t len, uint64_t off);
-int pal_chunked_pwrite_full(int fd, const void *buf, size_t len,
-			    uint64_t off);
-
 #endif

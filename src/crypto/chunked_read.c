@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "palisade/file.h"
 #include "chunked_int.h"
 
 #define PT_CHUNK ((uint64_t)PAL_CHUNKED_CHUNK_LEN)
@@ -73,7 +74,7 @@ load(struct pal_chunked_ctx *c, const struct src *s, uint64_t c0,
 		*ct = s->mem + pos;
 		return 0;
 	}
-	int64_t r = pal_chunked_pread_full(s->fd, c->scratch, (size_t)len,
+	int64_t r = pal_pread_full(s->fd, c->scratch, (size_t)len,
 					   s->base + pos);
 	if (r < 0)
 		return pal_err_set(err, PAL_ERR_IO,

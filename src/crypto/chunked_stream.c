@@ -30,6 +30,7 @@
 
 #include <openssl/crypto.h>
 
+#include "palisade/file.h"
 #include "chunked_int.h"
 
 #define BATCH PAL_CHUNKED_BATCH
@@ -163,25 +164,6 @@ read_full(int fd, uint8_t *p, size_t len)
 	return (int64_t)done;
 }
 
-static int
-write_full(int fd, const uint8_t *p, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = write(fd, p + done, len - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 /*
  * Reads the batch's input (at byte pos of the input side, len bytes) into
  * buf.  total is the whole input's length, for the message.
@@ -200,7 +182,7 @@ read_input(struct worker *w, const struct batch *b, uint64_t pos,
 		r = read_full(sd->fd, w->ibuf, len);
 		pass_turn(j, sd);
 	} else {
-		r = pal_chunked_pread_full(sd->fd, w->ibuf, len, sd->off + pos);
+		r = pal_pread_full(sd->fd, w->ibuf, len, sd->off + pos);
 	}
 	if (r < 0)
 		return pal_err_set(&w->err, PAL_ERR_IO,
@@ -230,10 +212,10 @@ write_output(struct worker *w, const struct batch *b, uint64_t pos,
 	if (sd->stream) {
 		if (!wait_turn(j, sd, b->index))
 			return STOPPED;
-		r = write_full(sd->fd, w->obuf, len);
+		r = pal_write_full(sd->fd, w->obuf, len);
 		pass_turn(j, sd);
 	} else {
-		r = pal_chunked_pwrite_full(sd->fd, w->obuf, len,
+		r = pal_pwrite_full(sd->fd, w->obuf, len,
 					    sd->off + pos);
 	}
 	if (r != 0)
@@ -510,8 +492,8 @@ pal_chunked_seal_fd(const struct pal_chunked_keys *k, int in_fd,
 	side_fd(&j.in, in_fd, in_off, false);
 	side_fd(&j.out, out_fd, out_off, true);
 	pal_chunked_header(k, hdr);
-	r = j.out.stream ? write_full(out_fd, hdr, sizeof(hdr))
-			 : pal_chunked_pwrite_full(out_fd, hdr, sizeof(hdr),
+	r = j.out.stream ? pal_write_full(out_fd, hdr, sizeof(hdr))
+			 : pal_pwrite_full(out_fd, hdr, sizeof(hdr),
 						   out_off);
 	if (r != 0)
 		return pal_err_set(err, PAL_ERR_IO,
@@ -603,7 +585,7 @@ open_final_fd(const struct pal_chunked_keys *k, const struct job *j, int fd,
 	if ((r = pal_secmem_alloc(CT_CHUNK, &mem, err)) != 0)
 		return r;
 	uint8_t *buf = pal_secmem_data(mem);
-	int64_t got = pal_chunked_pread_full(fd, buf, clen, base + pos);
+	int64_t got = pal_pread_full(fd, buf, clen, base + pos);
 	if (got < 0)
 		r = pal_err_set(err, PAL_ERR_IO,
 				"reading the final chunk at offset %llu: %s",

@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "palisade/file.h"
 #include "palisade/merkle.h"
 #include "tlog_int.h"
 
@@ -85,22 +86,6 @@ check_ok(const uint8_t check[4], const uint8_t leaf[PAL_MERKLE_HASH_LEN])
 }
 
 static int
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 create(int dirfd, const char *name, uint64_t base, struct pal_err *err)
 {
 	uint8_t h[HEADER];
@@ -111,7 +96,7 @@ create(int dirfd, const char *name, uint64_t base, struct pal_err *err)
 	if (fd < 0)
 		return pal_err_set(err, PAL_ERR_IO, "%s",
 				   strerror(errno));
-	int rc = write_all(fd, h, sizeof(h)) == 0 && fsync(fd) == 0 ? 0 :
+	int rc = pal_write_full(fd, h, sizeof(h)) == 0 && fsync(fd) == 0 ? 0 :
 		pal_err_set(err, PAL_ERR_IO, "%s", strerror(errno));
 	close(fd);
 	return rc;

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "palisade/chunked.h"
+#include "palisade/file.h"
 #include "palisade/sealed.h"
 #include "palisade/secmem.h"
 #include "vault_int.h"
@@ -75,22 +76,6 @@ prepare(const struct sealing *s, struct pal_sealed_header *h,
 					       ctx.len, keys, s->err);
 	pal_buf_free(&ctx);
 	return rc;
-}
-
-static int
-write_all_at(int fd, const uint8_t *p, size_t n, off_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
 }
 
 /* Creates staging/<rel> (parents too) for writing; refuses to replace. */
@@ -153,7 +138,7 @@ seal_file(struct sealing *s, const struct vfile *f)
 		rc = open_in(s, f, &in, &before);
 	if (rc == 0)
 		rc = create_out(s, rel, &out);
-	if (rc == 0 && write_all_at(out, hdr.p, hdr.len, 0) != 0)
+	if (rc == 0 && pal_pwrite_full(out, hdr.p, hdr.len, 0) != 0)
 		rc = pal_err_set(s->err, PAL_ERR_IO, "%s: %s", rel,
 				 strerror(errno));
 	if (rc == 0)
@@ -222,8 +207,8 @@ seal_manifest(struct sealing *s, const struct vfiles *files)
 					  ct_len, 1, s->err);
 	if (rc == 0)
 		rc = create_out(s, VAULT_MANIFEST, &out);
-	if (rc == 0 && (write_all_at(out, hdr.p, hdr.len, 0) != 0 ||
-			write_all_at(out, ct, ct_len, (off_t)hdr.len) != 0))
+	if (rc == 0 && (pal_pwrite_full(out, hdr.p, hdr.len, 0) != 0 ||
+			pal_pwrite_full(out, ct, ct_len, hdr.len) != 0))
 		rc = pal_err_set(s->err, PAL_ERR_IO, VAULT_MANIFEST ": %s",
 				 strerror(errno));
 	if (out >= 0)

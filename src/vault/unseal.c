@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "palisade/chunked.h"
+#include "palisade/file.h"
 #include "palisade/sealed.h"
 #include "palisade/secmem.h"
 #include "vault_int.h"
@@ -56,22 +57,6 @@ sfile_close(struct sfile *f)
 	f->fd = -1;
 }
 
-static int
-read_at(int fd, uint8_t *p, size_t n, off_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 /* Opens rel under the release directory and parses its header. */
 static int
 sfile_open(struct opening *o, const char *rel, struct sfile *f)
@@ -88,7 +73,7 @@ sfile_open(struct opening *o, const char *rel, struct sfile *f)
 		(size_t)st.st_size : PAL_SEALED_HEADER_MAX;
 	if ((f->hbuf = malloc(n ? n : 1)) == NULL)
 		return pal_err_set(o->err, PAL_ERR_NOMEM, "out of memory");
-	if (read_at(f->fd, f->hbuf, n, 0) != 0)
+	if (pal_pread_full(f->fd, f->hbuf, n, 0) != (int64_t)n)
 		return pal_err_set(o->err, PAL_ERR_IO, "%s: %s", rel,
 				   strerror(errno));
 	int rc = pal_sealed_parse(f->hbuf, n, &f->h, o->err);
@@ -278,8 +263,8 @@ open_list(struct opening *o)
 	if (rc == 0 && ((msg = malloc(o->man.msg_len)) == NULL ||
 			(text = malloc(h->plain_len + 1)) == NULL))
 		rc = pal_err_set(o->err, PAL_ERR_NOMEM, "out of memory");
-	if (rc == 0 && read_at(o->man.fd, msg, o->man.msg_len,
-			       h->header_len) != 0)
+	if (rc == 0 && pal_pread_full(o->man.fd, msg, o->man.msg_len,
+				      h->header_len) != (int64_t)o->man.msg_len)
 		rc = pal_err_set(o->err, PAL_ERR_IO, VAULT_MANIFEST ": %s",
 				 strerror(errno));
 	if (rc == 0)
