@@ -28,6 +28,14 @@ int pal_file_write_atomic(const char *path, const void *data, size_t len,
 			  unsigned mode, struct pal_err *err);
 
 /*
+ * mkdir -p of the parent directories of path (relative to dirfd, or to
+ * the working directory with AT_FDCWD), each made with mode; existing ones
+ * are kept.  The error names the directory that could not be made.
+ */
+int pal_mkdir_parents(int dirfd, const char *path, unsigned mode,
+		      struct pal_err *err);
+
+/*
  * Whole transfers, retrying short ones and EINTR.  pal_write_full and
  * pal_pwrite_full return 0, or -1 with errno set (EIO when the kernel
  * writes nothing); pal_pread_full returns the number of bytes read, fewer

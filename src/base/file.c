@@ -2,6 +2,7 @@
  * file.c - whole-file reads of small files, atomic file replacement.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -60,6 +61,28 @@ pal_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
 	buf[have] = '\0';
 	*out = buf;
 	*len = have;
+	return 0;
+}
+
+int
+pal_mkdir_parents(int dirfd, const char *path, unsigned mode,
+		  struct pal_err *err)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf))
+		return pal_err_set(err, PAL_ERR_LIMIT, "%s: path too long",
+				   path);
+	memcpy(buf, path, n + 1);
+	for (char *s = buf; (s = strchr(s, '/')) != NULL; s++) {
+		if (s == buf)
+			continue;	/* the root of an absolute path */
+		*s = '\0';
+		if (mkdirat(dirfd, buf, (mode_t)mode) != 0 && errno != EEXIST)
+			return pal_err_set(err, PAL_ERR_IO, "%s: %s", buf,
+					   strerror(errno));
+		*s = '/';
+	}
 	return 0;
 }
 

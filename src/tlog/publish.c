@@ -18,29 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "palisade/file.h"
 #include "tlog_int.h"
 
 #define PUB_MAX (1u << 20)
-
-/* mkdir -p for the parents of path, relative to dirfd. */
-static int
-make_parents(int dirfd, const char *path, struct pal_err *err)
-{
-	char buf[PAL_TILE_PATH_MAX + 32];
-	size_t n = strlen(path);
-	if (n >= sizeof(buf))
-		return pal_err_set(err, PAL_ERR_LIMIT, "%s: path too long",
-				   path);
-	memcpy(buf, path, n + 1);
-	for (char *s = buf; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (mkdirat(dirfd, buf, 0755) != 0 && errno != EEXIST)
-			return pal_err_set(err, PAL_ERR_IO, "%s: %s", buf,
-					   strerror(errno));
-		*s = '/';
-	}
-	return 0;
-}
 
 static int
 sync_parent(int dirfd, const char *path, struct pal_err *err)
@@ -171,7 +152,7 @@ stage_file(int dirfd, struct stage *s, const char *path, const void *data,
 		s->cap = cap;
 	}
 	char *tmp = NULL, *dup = strdup(path);
-	int rc = dup ? make_parents(dirfd, path, err) :
+	int rc = dup ? pal_mkdir_parents(dirfd, path, 0755, err) :
 		pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	if (rc == 0)
 		rc = write_temp(dirfd, path, data, len, 0, &tmp, err);
@@ -260,7 +241,7 @@ publish_once(int dirfd, const char *path, const void *data, size_t len,
 	     struct pal_err *err)
 {
 	char *tmp = NULL;
-	int rc = make_parents(dirfd, path, err);
+	int rc = pal_mkdir_parents(dirfd, path, 0755, err);
 	if (rc == 0)
 		rc = write_temp(dirfd, path, data, len, 1, &tmp, err);
 	/*
@@ -325,7 +306,7 @@ publish_replace(int dirfd, const char *path, const void *data, size_t len,
 		struct pal_err *err)
 {
 	char *tmp = NULL;
-	int rc = make_parents(dirfd, path, err);
+	int rc = pal_mkdir_parents(dirfd, path, 0755, err);
 	if (rc == 0)
 		rc = write_temp(dirfd, path, data, len, 1, &tmp, err);
 	if (rc == 0 && renameat(dirfd, tmp, dirfd, path) != 0) {

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "palisade/sealed.h"
+#include "palisade/file.h"
 #include "vault_int.h"
 
 /* ---- shred ---- */
@@ -111,7 +112,7 @@ rewrite(struct rotation *r, const char *rel)
 		rc = pal_sealed_encode(&h, &out, r->err);
 	}
 	if (rc == 0)
-		rc = vault_mkdirs(r->dstfd, rel, r->err);
+		rc = pal_mkdir_parents(r->dstfd, rel, 0700, r->err);
 	if (rc == 0 && (dst = openat(r->dstfd, rel, O_WRONLY | O_CREAT |
 				     O_EXCL | O_CLOEXEC, 0600)) < 0)
 		rc = pal_err_set(r->err, PAL_ERR_IO, "%s: %s", rel,

@@ -82,7 +82,7 @@ prepare(const struct sealing *s, struct pal_sealed_header *h,
 static int
 create_out(const struct sealing *s, const char *rel, int *fd)
 {
-	int rc = vault_mkdirs(s->stagefd, rel, s->err);
+	int rc = pal_mkdir_parents(s->stagefd, rel, 0700, s->err);
 	if (rc < 0)
 		return rc;
 	*fd = openat(s->stagefd, rel, O_WRONLY | O_CREAT | O_EXCL |

@@ -477,7 +477,7 @@ unseal_to_dir(struct opening *o, const char *dir)
 	for (size_t i = 0; rc == 0 && i < o->files.n; i++) {
 		const char *path = o->files.v[i].path;
 		int fd = -1;
-		rc = vault_mkdirs(tfd, path, o->err);
+		rc = pal_mkdir_parents(tfd, path, 0700, o->err);
 		if (rc == 0 && (fd = openat(tfd, path, O_WRONLY | O_CREAT |
 					    O_EXCL | O_CLOEXEC, 0600)) < 0)
 			rc = pal_err_set(o->err, PAL_ERR_IO, "%s/%s: %s", tmp,

@@ -56,25 +56,6 @@ vault_wrap_from_header(uint8_t wrap, unsigned long *mech)
 	return 0;
 }
 
-int
-vault_mkdirs(int dirfd, const char *path, struct pal_err *err)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-	if (n >= sizeof(buf))
-		return pal_err_set(err, PAL_ERR_LIMIT, "%s: path too long",
-				   path);
-	memcpy(buf, path, n + 1);
-	for (char *s = buf; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (mkdirat(dirfd, buf, 0700) != 0 && errno != EEXIST)
-			return pal_err_set(err, PAL_ERR_IO, "%s: %s", buf,
-					   strerror(errno));
-		*s = '/';
-	}
-	return 0;
-}
-
 /* Removes everything under the open directory fd (then closes it). */
 static void
 remove_contents(int fd, int depth)

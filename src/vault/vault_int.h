@@ -91,9 +91,6 @@ int vault_audit_json(struct pal_vault *v, const char *type,
 int vault_wrap_to_header(unsigned long mech, uint8_t *out);
 int vault_wrap_from_header(uint8_t wrap, unsigned long *mech);
 
-/* mkdir -p of path's parents, relative to dirfd. */
-int vault_mkdirs(int dirfd, const char *path, struct pal_err *err);
-
 /* rm -rf of path relative to dirfd (best effort, for cleanup). */
 void vault_remove_tree(int dirfd, const char *path);
 
