@@ -29,48 +29,6 @@
 
 #define RSA_BITS_MIN 2048
 
-/* The release's wrapped key and the KEK that wraps it, from its list. */
-static int
-release_key(struct pal_vault *v, const char *release,
-	    struct pal_keystore *ks, struct pal_kek *kek,
-	    struct pal_wrapped_dek *w, struct pal_err *err)
-{
-	char rel[PATH_MAX];
-	uint8_t buf[PAL_SEALED_HEADER_MAX];
-	struct pal_sealed_header h;
-	snprintf(rel, sizeof(rel), VAULT_RELEASES "/%s/" VAULT_MANIFEST,
-		 release);
-	int fd = openat(v->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return pal_err_set(err, errno == ENOENT ? PAL_ERR_INVALID :
-				   PAL_ERR_IO, "release %s: %s", release,
-				   errno == ENOENT ? "not in the vault" :
-				   strerror(errno));
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	int rc = n > 0 ? pal_sealed_parse(buf, (size_t)n, &h, err) :
-		pal_err_set(err, PAL_ERR_IO, "%s: cannot read it", rel);
-	char label[PAL_SEALED_LABEL_MAX + 1];
-	if (rc == 0) {
-		snprintf(label, sizeof(label), "%.*s", (int)h.key_label_len,
-			 (const char *)h.key_label);
-		w->len = h.wrapped_len;
-		if (w->len != sizeof(w->bytes) ||
-		    vault_wrap_from_header(h.wrap, &w->mech) < 0)
-			rc = pal_err_set(err, PAL_ERR_VERIFY, "%s: not a key "
-					 "this vault wraps", rel);
-	}
-	if (rc == 0) {
-		memcpy(w->bytes, h.wrapped, w->len);
-		rc = pal_keystore_kek_lookup(ks, label, h.key_id,
-					     h.key_id_len, kek, err);
-	}
-	if (rc == 0 && strcmp(kek->release, release) != 0)
-		rc = pal_err_set(err, PAL_ERR_VERIFY, "%s: names the key of "
-				 "release %s", rel, kek->release);
-	return rc;
-}
-
 /* The recipient's public key: any PEM SubjectPublicKeyInfo (checked
  * to be RSA by encrypt_to). */
 static int
@@ -166,7 +124,7 @@ pal_vault_export(struct pal_vault *v, const char *release,
 	if (rc == 0)
 		rc = vault_keystore(v, &ks, err);
 	if (rc == 0)
-		rc = release_key(v, release, ks, &kek, &w, err);
+		rc = vault_release_key(v, release, ks, &kek, &w, err);
 	if (rc == 0)
 		rc = pal_keystore_unwrap(ks, &kek, &w, &dek, err);
 	if (rc == 0)

@@ -162,33 +162,15 @@ rewrite_all(struct rotation *r)
 
 /* The wrapped key in the release's file list: what every file holds. */
 static int
-current_wrap(struct rotation *r)
+current_wrap(struct rotation *r, struct pal_keystore *ks)
 {
-	uint8_t *buf = NULL;
-	size_t n = 0;
-	struct pal_sealed_header h;
-	int fd = openat(r->srcfd, VAULT_MANIFEST, O_RDONLY | O_NOFOLLOW |
-			O_CLOEXEC);
-	int rc = fd >= 0 ? 0 : pal_err_set(r->err, PAL_ERR_IO, VAULT_MANIFEST
-					   ": %s", strerror(errno));
-	if (rc == 0)
-		rc = read_header(fd, VAULT_MANIFEST, &buf, &n, &h, r->err);
-	if (rc == 0 && (h.key_id_len != sizeof(r->old.id) ||
-			memcmp(h.key_id, r->old.id, sizeof(r->old.id)) != 0 ||
-			h.wrapped_len != sizeof(r->was.bytes)))
+	struct pal_kek named;
+	int rc = vault_release_key(r->v, r->release, ks, &named, &r->was,
+				   r->err);
+	if (rc == 0 && memcmp(named.id, r->old.id, sizeof(r->old.id)) != 0)
 		rc = pal_err_set(r->err, PAL_ERR_VERIFY, "the release's file "
 				 "list is not wrapped under its current key %s",
 				 r->old.label);
-	if (rc == 0 && vault_wrap_from_header(h.wrap, &r->was.mech) < 0)
-		rc = pal_err_set(r->err, PAL_ERR_UNSUPPORTED, "key wrap %u",
-				 h.wrap);
-	if (rc == 0) {
-		r->was.len = h.wrapped_len;
-		memcpy(r->was.bytes, h.wrapped, h.wrapped_len);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(buf);
 	return rc;
 }
 
@@ -255,7 +237,7 @@ pal_vault_rotate(struct pal_vault *v, const char *release,
 	if (rc == 0)
 		rc = open_dirs(&r, final, stage, sizeof(stage));
 	if (rc == 0)
-		rc = current_wrap(&r);
+		rc = current_wrap(&r, ks);
 	if (rc == 0 && (rc = pal_keystore_kek_next(ks, release, &r.now,
 						   err)) == 0)
 		made = 1;

@@ -145,28 +145,10 @@ file_keys(struct opening *o, const char *rel, const struct sfile *f,
 static int
 unwrap_dek(struct opening *o)
 {
-	const struct pal_sealed_header *h = &o->man.h;
 	struct pal_kek kek;
-	struct pal_wrapped_dek w = { .len = h->wrapped_len };
-	char label[PAL_SEALED_LABEL_MAX + 1];
-	snprintf(label, sizeof(label), "%.*s", (int)h->key_label_len,
-		 (const char *)h->key_label);
-	int rc = 0;
-	if (vault_wrap_from_header(h->wrap, &w.mech) < 0)
-		rc = pal_err_set(o->err, PAL_ERR_UNSUPPORTED, "key wrap %u",
-				 h->wrap);
-	else if (h->wrapped_len != sizeof(w.bytes))
-		rc = pal_err_set(o->err, PAL_ERR_VERIFY, "the wrapped key is "
-				 "%zu bytes, not %zu", h->wrapped_len,
-				 sizeof(w.bytes));
-	if (rc < 0)
-		return pal_err_wrap(o->err, rc, VAULT_MANIFEST ": ");
-	memcpy(w.bytes, h->wrapped, sizeof(w.bytes));
-	rc = pal_keystore_kek_lookup(o->ks, label, h->key_id, h->key_id_len,
-				     &kek, o->err);
-	if (rc == 0 && strcmp(kek.release, o->release) != 0)
-		rc = pal_err_set(o->err, PAL_ERR_VERIFY, "the key it names "
-				 "belongs to release %s", kek.release);
+	struct pal_wrapped_dek w;
+	int rc = vault_header_key(o->ks, o->release, &o->man.h, &kek, &w,
+				  o->err);
 	if (rc == 0)
 		rc = pal_keystore_unwrap(o->ks, &kek, &w, &o->dek, o->err);
 	return rc < 0 ? pal_err_wrap(o->err, rc, "release %s: ",

@@ -91,6 +91,56 @@ vault_remove_tree(int dirfd, const char *path)
 	unlinkat(dirfd, path, AT_REMOVEDIR);
 }
 
+int
+vault_header_key(struct pal_keystore *ks, const char *release,
+		 const struct pal_sealed_header *h, struct pal_kek *kek,
+		 struct pal_wrapped_dek *w, struct pal_err *err)
+{
+	char label[PAL_SEALED_LABEL_MAX + 1];
+	if (vault_wrap_from_header(h->wrap, &w->mech) < 0)
+		return pal_err_set(err, PAL_ERR_UNSUPPORTED, "key wrap %u",
+				   h->wrap);
+	if (h->wrapped_len != sizeof(w->bytes))
+		return pal_err_set(err, PAL_ERR_VERIFY, "the wrapped key is "
+				   "%zu bytes, not %zu", h->wrapped_len,
+				   sizeof(w->bytes));
+	w->len = h->wrapped_len;
+	memcpy(w->bytes, h->wrapped, w->len);
+	snprintf(label, sizeof(label), "%.*s", (int)h->key_label_len,
+		 (const char *)h->key_label);
+	int rc = pal_keystore_kek_lookup(ks, label, h->key_id, h->key_id_len,
+					 kek, err);
+	if (rc == 0 && strcmp(kek->release, release) != 0)
+		rc = pal_err_set(err, PAL_ERR_VERIFY, "the key it names "
+				 "belongs to release %s", kek->release);
+	return rc;
+}
+
+int
+vault_release_key(struct pal_vault *v, const char *release,
+		  struct pal_keystore *ks, struct pal_kek *kek,
+		  struct pal_wrapped_dek *w, struct pal_err *err)
+{
+	char rel[PATH_MAX];
+	uint8_t buf[PAL_SEALED_HEADER_MAX];
+	struct pal_sealed_header h;
+	snprintf(rel, sizeof(rel), VAULT_RELEASES "/%s/" VAULT_MANIFEST,
+		 release);
+	int fd = openat(v->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pal_err_set(err, errno == ENOENT ? PAL_ERR_INVALID :
+				   PAL_ERR_IO, "release %s: %s", release,
+				   errno == ENOENT ? "not in the vault" :
+				   strerror(errno));
+	int64_t n = pal_pread_full(fd, buf, sizeof(buf), 0);
+	close(fd);
+	int rc = n > 0 ? pal_sealed_parse(buf, (size_t)n, &h, err) :
+		pal_err_set(err, PAL_ERR_IO, "%s: cannot read it", rel);
+	if (rc == 0)
+		rc = vault_header_key(ks, release, &h, kek, w, err);
+	return rc < 0 ? pal_err_wrap(err, rc, "%s: ", rel) : 0;
+}
+
 /* ---- the configuration ---- */
 
 static char *

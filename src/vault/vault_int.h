@@ -87,6 +87,22 @@ int vault_audit_json(struct pal_vault *v, const char *type,
 #define VAULT_MANIFEST_PATH ".palisade/release.json"
 #define VAULT_SUFFIX ".sealed"
 
+/*
+ * The key a sealed header names, for release: its wrapped data key (the
+ * wrap number mapped to the keystore's mechanism, the length checked) and
+ * the KEK its label and id find in the token, which must be release's.
+ * PAL_ERR_VERIFY for a header that names another release's key.
+ */
+struct pal_sealed_header;
+int vault_header_key(struct pal_keystore *ks, const char *release,
+		     const struct pal_sealed_header *h, struct pal_kek *kek,
+		     struct pal_wrapped_dek *w, struct pal_err *err);
+
+/* The same for the header of release's file list, read from the vault. */
+int vault_release_key(struct pal_vault *v, const char *release,
+		      struct pal_keystore *ks, struct pal_kek *kek,
+		      struct pal_wrapped_dek *w, struct pal_err *err);
+
 /* The header's wrap number for a keystore mechanism, and back. */
 int vault_wrap_to_header(unsigned long mech, uint8_t *out);
 int vault_wrap_from_header(uint8_t wrap, unsigned long *mech);
