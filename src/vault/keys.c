@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "palisade/sealed.h"
 #include "palisade/file.h"
@@ -197,24 +196,13 @@ swap_in(struct rotation *r, const char *stage, const char *final)
 static int
 open_dirs(struct rotation *r, const char *final, char *stage, size_t n)
 {
-	uint8_t x[8];
-	if (RAND_bytes(x, sizeof(x)) != 1)
-		return pal_err_set(r->err, PAL_ERR_CRYPTO, "no random bytes");
-	snprintf(stage, n, VAULT_RELEASES "/.staging-%02x%02x%02x%02x%02x"
-		 "%02x%02x%02x", x[0], x[1], x[2], x[3], x[4], x[5], x[6],
-		 x[7]);
 	r->srcfd = openat(r->v->dirfd, final, O_RDONLY | O_DIRECTORY |
 			  O_NOFOLLOW | O_CLOEXEC);
 	if (r->srcfd < 0)
 		return pal_err_set(r->err, PAL_ERR_INVALID, "release %s: %s",
 				   r->release, errno == ENOENT ?
 				   "not in the vault" : strerror(errno));
-	if (mkdirat(r->v->dirfd, stage, 0700) != 0 ||
-	    (r->dstfd = openat(r->v->dirfd, stage, O_RDONLY | O_DIRECTORY |
-			       O_CLOEXEC)) < 0)
-		return pal_err_set(r->err, PAL_ERR_IO, "%s: %s", stage,
-				   strerror(errno));
-	return 0;
+	return vault_make_stage(r->v, stage, n, &r->dstfd, r->err);
 }
 
 int

@@ -17,7 +17,6 @@
 
 #include <jansson.h>
 #include <linux/openat2.h>
-#include <openssl/rand.h>
 
 #include "palisade/chunked.h"
 #include "palisade/file.h"
@@ -243,28 +242,6 @@ publish(struct sealing *s, const char *stage, const char *final)
 	return rc;
 }
 
-/* A staging directory under releases/: ".staging-" and random hex. */
-static int
-make_stage(struct pal_vault *v, char *stage, size_t n, int *fd,
-	   struct pal_err *err)
-{
-	uint8_t r[8];
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return pal_err_set(err, PAL_ERR_CRYPTO, "no random bytes");
-	snprintf(stage, n, VAULT_RELEASES "/.staging-%02x%02x%02x%02x%02x"
-		 "%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-		 r[7]);
-	if ((mkdirat(v->dirfd, VAULT_RELEASES, 0700) != 0 &&
-	     errno != EEXIST) || mkdirat(v->dirfd, stage, 0700) != 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", stage,
-				   strerror(errno));
-	*fd = openat(v->dirfd, stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: %s", stage,
-				   strerror(errno));
-	return 0;
-}
-
 static int
 seal_all(struct sealing *s, const struct vfiles *files,
 	 struct pal_keystore *ks)
@@ -347,7 +324,7 @@ pal_vault_seal(struct pal_vault *v, const char *path, const char *release,
 	if (rc == 0)
 		rc = vault_keystore(v, &ks, err);
 	if (rc == 0)
-		rc = make_stage(v, stage, sizeof(stage), &s.stagefd, err);
+		rc = vault_make_stage(v, stage, sizeof(stage), &s.stagefd, err);
 	int kek_made = 0;
 	if (rc == 0) {
 		rc = seal_all(&s, &files, ks);

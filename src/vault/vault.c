@@ -141,6 +141,27 @@ vault_release_key(struct pal_vault *v, const char *release,
 	return rc < 0 ? pal_err_wrap(err, rc, "%s: ", rel) : 0;
 }
 
+int
+vault_make_stage(struct pal_vault *v, char *stage, size_t n, int *fd,
+		 struct pal_err *err)
+{
+	uint8_t r[8];
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return pal_err_set(err, PAL_ERR_CRYPTO, "no random bytes");
+	snprintf(stage, n, VAULT_RELEASES "/.staging-%02x%02x%02x%02x%02x"
+		 "%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+		 r[7]);
+	if ((mkdirat(v->dirfd, VAULT_RELEASES, 0700) != 0 &&
+	     errno != EEXIST) || mkdirat(v->dirfd, stage, 0700) != 0)
+		return pal_err_set(err, PAL_ERR_IO, "%s: %s", stage,
+				   strerror(errno));
+	*fd = openat(v->dirfd, stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return pal_err_set(err, PAL_ERR_IO, "%s: %s", stage,
+				   strerror(errno));
+	return 0;
+}
+
 /* ---- the configuration ---- */
 
 static char *

@@ -103,6 +103,14 @@ int vault_release_key(struct pal_vault *v, const char *release,
 		      struct pal_keystore *ks, struct pal_kek *kek,
 		      struct pal_wrapped_dek *w, struct pal_err *err);
 
+/*
+ * Makes a staging directory under releases/ (".staging-" and 16 random
+ * hex digits; no release name starts with '.'), its name in stage and an
+ * open descriptor of it in *fd.
+ */
+int vault_make_stage(struct pal_vault *v, char *stage, size_t n, int *fd,
+		     struct pal_err *err);
+
 /* The header's wrap number for a keystore mechanism, and back. */
 int vault_wrap_to_header(unsigned long mech, uint8_t *out);
 int vault_wrap_from_header(uint8_t wrap, unsigned long *mech);
