@@ -105,6 +105,32 @@ struct pal_log_signer pal_log_note_signer(struct pal_note_signer *s);
 int pal_log_open_dir(const char *dir, struct pal_log **out,
 		     struct pal_err *err);
 
+/* ---- the key in another process (log_keeper.c) ---- */
+
+/*
+ * Privilege separation for daemons that append: the daemon's signer asks
+ * a keeper process, over fd (one end of a SOCK_SEQPACKET socket pair), to
+ * sign each checkpoint.  The keeper holds the log's key and signs only a
+ * checkpoint of the log's origin, without extension lines, whose root the
+ * tiles of dir hash to at its size, and which extends the last tree it
+ * signed (the log's checkpoint when it started, checked against its key).
+ */
+
+/* Serves signing requests on fd until the peer closes it. */
+int pal_log_keeper_serve(const char *dir, int fd, struct pal_err *err);
+
+/*
+ * A signer that asks the keeper on fd (borrowed, to be kept open while
+ * the signer lives) for each signature; its name and public key come
+ * from dir/log.vkey.  Safe to use from several threads.
+ */
+int pal_log_keeper_signer(const char *dir, int fd,
+			  struct pal_note_signer **out, struct pal_err *err);
+
+/* pal_log_open_dir with the keeper on fd signing instead of the key. */
+int pal_log_open_keeper(const char *dir, int fd, struct pal_log **out,
+			struct pal_err *err);
+
 /* ---- verification (log_verify.c) ---- */
 
 struct pal_log_verify_report {
