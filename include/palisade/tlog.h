@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "palisade/buf.h"
 #include "palisade/error.h"
 #include "palisade/merkle.h"
@@ -253,5 +255,11 @@ int pal_log_record(const char *dir, const char *type, const char *actor,
 int pal_log_entry_build(const char *type, const char *actor,
 			const char *subject, const char *details_json,
 			int64_t unix_time, char **out, struct pal_err *err);
+
+/* As pal_log_entry_build, with the details as a JSON object (borrowed). */
+int pal_log_entry_build_obj(const char *type, const char *actor,
+			    const char *subject, json_t *details,
+			    int64_t unix_time, char **out,
+			    struct pal_err *err);
 
 #endif

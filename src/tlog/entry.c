@@ -40,9 +40,9 @@ check_subject(const char *s, struct pal_err *err)
 }
 
 int
-pal_log_entry_build(const char *type, const char *actor, const char *subject,
-		    const char *details_json, int64_t unix_time, char **out,
-		    struct pal_err *err)
+pal_log_entry_build_obj(const char *type, const char *actor,
+			const char *subject, json_t *details,
+			int64_t unix_time, char **out, struct pal_err *err)
 {
 	int rc = check_name("type", type, err);
 	if (rc == 0)
@@ -51,24 +51,16 @@ pal_log_entry_build(const char *type, const char *actor, const char *subject,
 		rc = check_subject(subject, err);
 	if (rc < 0)
 		return rc;
-	json_error_t je;
-	json_t *details = details_json ?
-		json_loads(details_json, JSON_REJECT_DUPLICATES, &je) :
-		json_object();
-	if (!json_is_object(details)) {
-		json_decref(details);
+	if (!json_is_object(details))
 		return pal_err_set(err, PAL_ERR_INVALID,
 				   "log entry details must be a JSON object");
-	}
 	time_t t = (time_t)unix_time;
 	struct tm tm;
 	char when[32];
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		json_decref(details);
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return pal_err_set(err, PAL_ERR_INVALID, "bad time");
-	}
-	json_t *e = json_pack("{s:s, s:s, s:s, s:s*, s:o}", "type", type,
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s*, s:O}", "type", type,
 			      "time", when, "actor", actor, "subject", subject,
 			      "details", details);
 	char *s = e ? json_dumps(e, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -82,6 +74,21 @@ pal_log_entry_build(const char *type, const char *actor, const char *subject,
 	}
 	*out = s;
 	return 0;
+}
+
+int
+pal_log_entry_build(const char *type, const char *actor, const char *subject,
+		    const char *details_json, int64_t unix_time, char **out,
+		    struct pal_err *err)
+{
+	json_error_t je;
+	json_t *details = details_json ?
+		json_loads(details_json, JSON_REJECT_DUPLICATES, &je) :
+		json_object();
+	int rc = pal_log_entry_build_obj(type, actor, subject, details,
+					 unix_time, out, err);
+	json_decref(details);
+	return rc;
 }
 
 int
