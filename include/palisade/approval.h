@@ -25,7 +25,9 @@
  *              "application/vnd.palisade.approvers+json","signatures":
  *              [{"keyid":"<hint>","sig":"<base64>"}]} whose payload is
  *              {"approvers":[{"key":"<PEM SPKI>","name":"bob"},...],
- *               "threshold":2,"vault":"V","version":1}
+ *               "serial":3,"threshold":2,"vault":"V","version":2}
+ *              (version 1, written before sets had serials, has no
+ *              "serial" and is read as serial 0)
  *
  * Canonical form (what is signed and hashed): RFC 8785 (JCS) restricted
  * to objects, arrays, strings and non-negative integers: members sorted by
@@ -59,6 +61,11 @@
  *             not two-person control.
  *   approvers 1..PAL_TPC_APPROVERS_MAX, names and keys distinct, keys
  *             ECDSA P-256 only.
+ *   serial    1..PAL_TPC_SERIAL_MAX; a vault's first set is 1, each
+ *             replacement one more than any serial the vault accepted.
+ *             A vault refuses a set older than the newest it accepted
+ *             (pal_tpc_sets_accept), so that an old signed set put back
+ *             in the vault's directory does not bring back its approvers.
  *
  * What the check trusts.  The approver set is trusted once its envelope
  * verifies with the admin key.  Requests and approvals are untrusted.
@@ -96,6 +103,9 @@
 #define PAL_TPC_SIG_MAX		72	/* DER ECDSA P-256, at most */
 #define PAL_TPC_TTL_MAX		(7L * 24 * 3600)	/* one week */
 #define PAL_TPC_THRESHOLD_MIN	2
+#define PAL_TPC_THRESHOLD_DEFAULT	2	/* when none is given */
+#define PAL_TPC_APPROVERS_VERSION	2	/* version 1: no serial */
+#define PAL_TPC_SERIAL_MAX	INT64_C(9007199254740991)	/* 2^53 - 1 */
 #define PAL_TPC_APPROVERS_MAX	64	/* members of an approver set */
 #define PAL_TPC_APPROVALS_MAX	64	/* approvals in one check */
 #define PAL_TPC_REQUEST_FILE_MAX	(4 * 1024)
@@ -195,6 +205,8 @@ struct pal_tpc_approver {
 
 struct pal_tpc_approvers {
 	char vault[PAL_TPC_NAME_MAX + 1];
+	uint64_t serial;	/* 0 for a version 1 set */
+	uint8_t digest[PAL_TPC_DIGEST_LEN];	/* SHA-256 of the payload */
 	unsigned threshold;
 	size_t n;
 	struct pal_tpc_approver *a;	/* n members, in the file's order */
@@ -203,8 +215,17 @@ struct pal_tpc_approvers {
 /*
  * The payload of a new approver set: n members (names[i] with keys[i],
  * public ECDSA P-256 keys; only the public half is written), threshold M,
- * vault id, in canonical form.  Refuses what the parser refuses.
+ * vault id and serial (1..PAL_TPC_SERIAL_MAX), in canonical form, version
+ * PAL_TPC_APPROVERS_VERSION.  Refuses what the parser refuses.
  */
+int pal_tpc_approvers_payload_serial(const char *vault, uint64_t serial,
+				     unsigned threshold,
+				     const char *const names[],
+				     EVP_PKEY *const keys[], size_t n,
+				     struct pal_buf *out,
+				     struct pal_err *err);
+
+/* The same with serial 1, a vault's first set. */
 int pal_tpc_approvers_payload(const char *vault, unsigned threshold,
 			      const char *const names[],
 			      EVP_PKEY *const keys[], size_t n,
@@ -220,9 +241,23 @@ int pal_tpc_approvers_sign(const uint8_t *payload, size_t len,
 			   struct pal_err *err);
 
 /*
- * Convenience for a command line: names[i] with the PEM public key file
- * pub_paths[i], signed with the admin key (PEM path or PKCS#11 URI, as
- * pal_signer_open), written atomically to out_path (mode 0644).
+ * A new set as a command line gives it, for `keys init` and `keys
+ * approvers` alike: names[i] with the PEM public key file pub_paths[i],
+ * threshold (0: PAL_TPC_THRESHOLD_DEFAULT), serial, signed with admin.
+ * The envelope (and a newline) is appended to out; *set (may be NULL) is
+ * the envelope read back with admin's public key, the caller's to free.
+ */
+int pal_tpc_approvers_build(const char *vault, uint64_t serial,
+			    unsigned threshold, const char *const names[],
+			    const char *const pub_paths[], size_t n,
+			    struct pal_signer *admin, struct pal_buf *out,
+			    struct pal_tpc_approvers **set,
+			    struct pal_err *err);
+
+/*
+ * pal_tpc_approvers_build with serial 1 and the admin key opened from
+ * admin_key (PEM path or PKCS#11 URI, as pal_signer_open), written
+ * atomically to out_path (mode 0644).
  */
 int pal_tpc_approvers_write(const char *out_path, const char *vault,
 			    unsigned threshold, const char *const names[],
@@ -233,7 +268,10 @@ int pal_tpc_approvers_write(const char *out_path, const char *vault,
  * Verifies an envelope (exactly one signature, which must hold with
  * admin over the DSSE PAE of PAL_TPC_APPROVERS_TYPE and the payload),
  * then parses the payload strictly.  Nothing in the payload is read
- * before the signature holds.  *out is the caller's to free.
+ * before the signature holds.  Versions 1 (serial 0) and 2 are read;
+ * others are PAL_ERR_UNSUPPORTED.  Whether the set is older than one the
+ * vault accepted is pal_tpc_sets_accept's business.  *out is the
+ * caller's to free.
  */
 int pal_tpc_approvers_parse(const uint8_t *data, size_t len, EVP_PKEY *admin,
 			    struct pal_tpc_approvers **out,
@@ -351,6 +389,81 @@ int pal_tpc_replay_consume(struct pal_tpc_replay *s,
 			   const struct pal_tpc_request *req, int64_t now,
 			   struct pal_err *err);
 
+/* ---- the approver sets a vault has accepted ---- */
+
+/*
+ * The table tpc_approver_sets in the same state.db: one row per approver
+ * set the vault has accepted (serial, SHA-256 of its payload, vault,
+ * threshold, number of members, when).  Rows are never deleted.  It is
+ * what makes an older signed set, put back in the vault's directory by
+ * someone who can write there, a refusal rather than a rollback of the
+ * approvers: the vault takes no set older than the newest it accepted.
+ * It is as strong as state.db itself: someone who can also put back an
+ * old state.db is caught by the audit log, not by this table.
+ */
+struct pal_tpc_set_record {
+	int any;		/* 0: no set accepted yet; the rest is unset */
+	uint64_t serial;
+	uint8_t digest[PAL_TPC_DIGEST_LEN];
+	unsigned threshold;
+	size_t n;			/* members */
+	char accepted_at[PAL_TPC_TIME_LEN + 1];
+};
+
+/* The newest accepted set (by serial), read only. */
+int pal_tpc_sets_latest(struct pal_tpc_replay *s,
+			struct pal_tpc_set_record *out, struct pal_err *err);
+
+/*
+ * Whether set may be used after latest (pure; latest->any 0 takes any
+ * set): PAL_ERR_VERIFY for a serial below latest's ("approver set serial
+ * 1 is older than serial 2, which the vault accepted at ...") and for
+ * another set under latest's serial (the digests differ).
+ */
+int pal_tpc_sets_judge(const struct pal_tpc_set_record *latest,
+		       const struct pal_tpc_approvers *set,
+		       struct pal_err *err);
+
+/*
+ * Called inside the transaction when a set is accepted for the first
+ * time, before it is recorded; prev is the newest set accepted before
+ * (prev->any 0: none).  A failure aborts: nothing is recorded.
+ */
+typedef int (*pal_tpc_set_hook)(void *arg,
+				const struct pal_tpc_set_record *prev,
+				const struct pal_tpc_approvers *set,
+				struct pal_err *err);
+
+/*
+ * Judges set against the newest accepted one and records it when it is
+ * new, all in one BEGIN IMMEDIATE transaction; on_new (may be NULL) is
+ * called before a new set is recorded (the vault logs it there).  *fresh
+ * (may be NULL) says whether it was new.  A set not newer than what the
+ * vault accepted is refused as pal_tpc_sets_judge says.
+ */
+int pal_tpc_sets_accept(struct pal_tpc_replay *s,
+			const struct pal_tpc_approvers *set, int64_t now,
+			pal_tpc_set_hook on_new, void *arg, int *fresh,
+			struct pal_err *err);
+
+/*
+ * Installs the next set, in one BEGIN IMMEDIATE transaction, so that two
+ * replacements at once take turns: the serial is one more than both floor
+ * (the serial of the set on disk) and the newest accepted serial;
+ * install(arg, serial, &set, err) signs and writes the set with that
+ * serial and hands it back (taken, even on failure); it is then recorded.
+ * PAL_ERR_LIMIT past PAL_TPC_SERIAL_MAX.  When install fails nothing is
+ * recorded; what it wrote is its own to undo.  *installed (may be NULL)
+ * receives the set, the caller's to free.
+ */
+int pal_tpc_sets_replace(struct pal_tpc_replay *s, uint64_t floor,
+			 int64_t now,
+			 int (*install)(void *arg, uint64_t serial,
+					struct pal_tpc_approvers **set,
+					struct pal_err *err),
+			 void *arg, struct pal_tpc_approvers **installed,
+			 struct pal_err *err);
+
 /* ---- the check ---- */
 
 /* What the operator is about to do; strings are borrowed. */
@@ -394,7 +507,9 @@ struct pal_tpc_report {
  * Fewer than threshold accepted: PAL_ERR_VERIFY with every refusal, e.g.
  * "1 of 2 approvals: bob's was refused: signature does not verify with
  * bob's key (forged or altered)".  Otherwise the request is consumed in
- * store (pal_tpc_replay_consume) and 0 is returned.
+ * store (pal_tpc_replay_consume) and 0 is returned; in the same
+ * transaction, a store that has accepted a set newer than set (it was
+ * replaced during the check) refuses, and the request stays unused.
  *
  * report (may be NULL) is filled in every case.
  */

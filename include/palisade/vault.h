@@ -5,7 +5,8 @@
  *	VAULT/vault.json		configuration (pal_vault_create)
  *	VAULT/admin.pub.pem		the key that signs the approver set
  *	VAULT/approvers.dsse		the approver set (approval.h)
- *	VAULT/state.db			requests already used (approval.h)
+ *	VAULT/state.db			requests already used, approver sets
+ *					accepted (approval.h)
  *	VAULT/releases/R/release.sealed	the release's file list, sealed
  *	VAULT/releases/R/files/P.sealed	file P of release R (sealed.h)
  *
@@ -22,9 +23,16 @@
  * request is used up by the attempt.  Key rotation needs the PIN only: it
  * reveals nothing.
  *
- * Every seal, unseal, refusal, rotation and shred is appended to the
- * vault's Palisade log, when it has one (tlog.h, pal_log_record); a vault
- * operation whose log entry cannot be written fails.
+ * The approver set is signed by the admin key (admin.pub.pem) and has a
+ * serial; the vault records in state.db the newest set it accepted and
+ * refuses an older one, so that an old signed set put back in the
+ * directory does not bring back the approvers it listed.  Only the admin
+ * key replaces the set (pal_vault_set_approvers).
+ *
+ * Every seal, unseal, refusal, rotation, shred and approver set is
+ * appended to the vault's Palisade log, when it has one (tlog.h,
+ * pal_log_record); a vault operation whose log entry cannot be written
+ * fails.
  *
  * Errors: PAL_ERR_VERIFY for anything found altered, swapped or missing
  * in the vault and for a refused authorization; PAL_ERR_INVALID for bad
@@ -66,8 +74,10 @@ struct pal_vault_init {
 /*
  * Creates a vault at dir (which must not exist): for the embedded
  * default, a new SoftHSM2 token; the configuration; the approver set,
- * signed with admin_key.  The token is opened once to check that it
- * offers AES key wrapping.
+ * serial 1, signed with admin_key (threshold PAL_TPC_THRESHOLD_MIN ..
+ * n_approvers, approval.h), recorded in state.db and logged
+ * ("vault.approvers", event "created").  The token is opened once to
+ * check that it offers AES key wrapping.
  */
 int pal_vault_create(const char *dir, const struct pal_vault_init *in,
 		     struct pal_err *err);
@@ -86,10 +96,65 @@ const char *pal_vault_id(const struct pal_vault *v);
 /*
  * The verified approver set of the vault at dir (its admin key's
  * signature checked), without opening the token: for approvers, who
- * check a request against it before they sign.  Caller frees.
+ * check a request against it before they sign.  Its serial is not
+ * compared with the vault's state.db (an approver may hold a copy of the
+ * vault without it); the operations and pal_vault_current_approvers do
+ * that.  Caller frees.
  */
 int pal_vault_approvers(const char *dir, struct pal_tpc_approvers **out,
 			struct pal_err *err);
+
+/*
+ * The set the vault's operations would use now, as `keys approvers
+ * --show` reports it: verified with admin.pub.pem and judged against the
+ * newest set recorded in state.db (PAL_ERR_VERIFY for an older set put
+ * back), without recording anything and without the token.  admin_hint
+ * receives the admin key's fingerprint (pal_pubkey_hint), accepted (may
+ * be NULL) the newest set the vault has accepted.  *out: caller frees.
+ */
+int pal_vault_current_approvers(struct pal_vault *v,
+				struct pal_tpc_approvers **out,
+				char admin_hint[65],
+				struct pal_tpc_set_record *accepted,
+				struct pal_err *err);
+
+/* A new approver set: the members and rules of pal_vault_init's. */
+struct pal_vault_approvers_change {
+	const char *admin_key;	/* PEM file or PKCS#11 URI */
+	const char *const *approver_names;
+	const char *const *approver_keys;	/* PEM public key files */
+	size_t n_approvers;
+	unsigned threshold;	/* 0: PAL_TPC_THRESHOLD_DEFAULT */
+};
+
+/* What pal_vault_set_approvers did; free with _changed_free. */
+struct pal_vault_approvers_changed {
+	struct pal_tpc_approvers *before;	/* NULL when it was refused */
+	char before_refused[PAL_ERR_MSG_MAX];	/* why, when before is NULL */
+	struct pal_tpc_approvers *after;	/* the set now in force */
+	uint64_t log_index;
+	int logged;
+};
+
+void pal_vault_approvers_changed_free(struct pal_vault_approvers_changed *c);
+
+/*
+ * Replaces the vault's approver set (two-person control, docs/vault.md):
+ * the admin key must be the vault's (admin.pub.pem; PAL_ERR_VERIFY
+ * otherwise, with both keys' fingerprints); the new set is checked as at
+ * creation (pal_tpc_approvers_build), gets the serial after both the set
+ * in place and the newest the vault accepted, is written atomically over
+ * approvers.dsse, logged ("vault.approvers", event "changed", with the
+ * old and new names and thresholds) and recorded in state.db, all under
+ * state.db's write lock.  The set in place may have been refused (an old
+ * set put back, a bad signature): it is then replaced all the same, and
+ * before_refused says why.  A log entry that cannot be written undoes
+ * the change.  The token is not needed.
+ */
+int pal_vault_set_approvers(struct pal_vault *v,
+			    const struct pal_vault_approvers_change *c,
+			    struct pal_vault_approvers_changed *out,
+			    struct pal_err *err);
 
 struct pal_vault_sealed {
 	size_t files;

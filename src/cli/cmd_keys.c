@@ -16,6 +16,11 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: palisade keys init VAULT --admin-key KEY "
 		"--approver NAME=PUBKEY... [OPTIONS]\n"
+		"       palisade keys approvers VAULT --admin-key KEY "
+		"--approver NAME=PUBKEY...\n"
+		"                            [--threshold M] [--log DIR] "
+		"[--json]\n"
+		"       palisade keys approvers VAULT --show [--json]\n"
 		"       palisade keys list VAULT [--pin-file FILE] [--json]\n"
 		"       palisade keys rotate VAULT --release R [--pin-file FILE]"
 		" [--json]\n"
@@ -45,6 +50,13 @@ usage(FILE *fp)
 		"  --log DIR           the Palisade log every vault operation "
 		"is recorded in\n"
 		VAULT_PIN_HELP
+		"\napprovers replaces the approver set with the one given, "
+		"under the rules of\ninit, signed with the admin key (which "
+		"must be the one in VAULT/admin.pub.pem)\nand with the next "
+		"serial: the vault refuses any older set put back.  With\n"
+		"--show it prints the set in force: names, key fingerprints "
+		"(SHA-256 of each\nkey's PEM file), threshold and serial.  "
+		"Neither needs the token.\n"
 		"\nlist shows each release's key; rotate gives a release a new "
 		"key-encryption\nkey and rewrites its files' headers (the "
 		"ciphertext stays as it is).\nexport hands a release's data key"
@@ -57,7 +69,7 @@ usage(FILE *fp)
 }
 
 enum { OPT_ADMIN = 0x400, OPT_APPROVER, OPT_THRESHOLD, OPT_HSM,
-	OPT_MODULE, OPT_TOKEN, OPT_SO_PIN, OPT_RECIPIENT };
+	OPT_MODULE, OPT_TOKEN, OPT_SO_PIN, OPT_RECIPIENT, OPT_SHOW };
 
 struct init_args {
 	struct pal_vault_init in;
@@ -125,11 +137,155 @@ keys_init(const struct vault_opts *o, struct init_args *a, const char *dir)
 		vault_print_json(json_pack("{s:s, s:s, s:I, s:I}", "vault",
 			dir, "id", pal_vault_id(v), "approvers",
 			(json_int_t)a->in.n_approvers, "threshold",
-			(json_int_t)(a->in.threshold ? a->in.threshold : 2)));
+			(json_int_t)(a->in.threshold ? a->in.threshold :
+				     PAL_TPC_THRESHOLD_DEFAULT)));
 	else
 		printf("vault %s created (id %s): %zu approvers, %u needed\n",
 		       dir, pal_vault_id(v), a->in.n_approvers,
-		       a->in.threshold ? a->in.threshold : 2);
+		       a->in.threshold ? a->in.threshold :
+		       PAL_TPC_THRESHOLD_DEFAULT);
+	pal_vault_close(v);
+	return CLI_OK;
+}
+
+/* "alice, bob, carol" */
+static void
+print_names(const struct pal_tpc_approvers *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		printf("%s%s", i ? ", " : "", set->a[i].name);
+}
+
+/* [{"name": N, "fingerprint": F}, ...] */
+static json_t *
+members_json(const struct pal_tpc_approvers *set)
+{
+	json_t *a = json_array();
+	char hint[65];
+	for (size_t i = 0; a != NULL && i < set->n; i++) {
+		if (pal_pubkey_hint(set->a[i].key, hint, NULL) < 0)
+			hint[0] = '\0';
+		json_array_append_new(a, json_pack("{s:s, s:s}", "name",
+			set->a[i].name, "fingerprint", hint));
+	}
+	return a;
+}
+
+static int
+approvers_show(const struct vault_opts *o, struct pal_vault *v,
+	       const char *dir)
+{
+	struct pal_tpc_approvers *set = NULL;
+	struct pal_err err = { 0 };
+	char admin[65], hint[65];
+	int rc = pal_vault_current_approvers(v, &set, admin, NULL, &err);
+	if (rc < 0)
+		return vault_fail(o, rc, &err);
+	if (o->json) {
+		vault_print_json(json_pack("{s:s, s:I, s:I, s:o, s:s}",
+			"vault", pal_vault_id(v), "serial",
+			(json_int_t)set->serial, "threshold",
+			(json_int_t)set->threshold, "approvers",
+			members_json(set), "admin_fingerprint", admin));
+		pal_tpc_approvers_free(set);
+		return CLI_OK;
+	}
+	printf("vault %s (id %s): approver set serial %llu, %u of %zu "
+	       "approvals needed\n", dir, pal_vault_id(v),
+	       (unsigned long long)set->serial, set->threshold, set->n);
+	for (size_t i = 0; i < set->n; i++) {
+		if (pal_pubkey_hint(set->a[i].key, hint, NULL) < 0)
+			hint[0] = '\0';
+		printf("  %-16s %s\n", set->a[i].name, hint);
+	}
+	printf("signed by the admin key %s (%s/admin.pub.pem)\n", admin, dir);
+	pal_tpc_approvers_free(set);
+	return CLI_OK;
+}
+
+static void
+print_change(const char *dir, struct pal_vault *v,
+	     const struct pal_vault_approvers_changed *c)
+{
+	const struct pal_tpc_approvers *b = c->before, *a = c->after;
+	printf("vault %s (id %s): approver set replaced, serial %llu\n", dir,
+	       pal_vault_id(v), (unsigned long long)a->serial);
+	if (b != NULL) {
+		printf("  before: serial %llu, ", (unsigned long long)b->serial);
+		print_names(b);
+		printf("; %u needed\n", b->threshold);
+	} else {
+		printf("  before: refused (");
+		cli_put_safe(stdout, c->before_refused);
+		printf(")\n");
+	}
+	printf("  now:    serial %llu, ", (unsigned long long)a->serial);
+	print_names(a);
+	printf("; %u needed\n", a->threshold);
+	if (c->logged)
+		printf("  logged as entry %llu\n",
+		       (unsigned long long)c->log_index);
+}
+
+static int
+keys_approvers(const struct vault_opts *o, struct init_args *a, int show,
+	       const char *dir)
+{
+	struct pal_vault *v = NULL;
+	struct pal_err err = { 0 };
+	struct pal_vault_approvers_changed c;
+	struct pal_vault_approvers_change ch = {
+		.admin_key = a->in.admin_key, .approver_names = a->names,
+		.approver_keys = a->keys, .n_approvers = a->in.n_approvers,
+		.threshold = a->in.threshold,
+	};
+	int change = ch.admin_key != NULL || ch.n_approvers > 0 ||
+		ch.threshold != 0;
+	if (show == change) {
+		fprintf(stderr, "palisade keys: approvers needs --show, or "
+			"--admin-key and at least one --approver\n");
+		return CLI_ERROR;
+	}
+	if (change && (ch.admin_key == NULL || ch.n_approvers == 0)) {
+		fprintf(stderr, "palisade keys: approvers needs --admin-key and "
+			"at least one --approver\n");
+		return CLI_ERROR;
+	}
+	int rc = vault_open(o, dir, &v);
+	if (rc != 0)
+		return rc;
+	if (show) {
+		rc = approvers_show(o, v, dir);
+		pal_vault_close(v);
+		return rc;
+	}
+	if ((rc = pal_vault_set_approvers(v, &ch, &c, &err)) < 0) {
+		pal_vault_close(v);
+		return vault_fail(o, rc, &err);
+	}
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:I, s:I, s:o}", "vault",
+			pal_vault_id(v), "serial", (json_int_t)c.after->serial,
+			"threshold", (json_int_t)c.after->threshold,
+			"approvers", members_json(c.after));
+		if (j != NULL && c.before != NULL)
+			json_object_set_new(j, "previous", json_pack("{s:I, "
+				"s:I, s:o}", "serial",
+				(json_int_t)c.before->serial, "threshold",
+				(json_int_t)c.before->threshold, "approvers",
+				members_json(c.before)));
+		else if (j != NULL)
+			json_object_set_new(j, "previous_refused",
+					    json_string(c.before_refused));
+		if (j != NULL && c.logged)
+			json_object_set_new(j, "log_index",
+					    json_integer((json_int_t)
+							 c.log_index));
+		vault_print_json(j);
+	} else {
+		print_change(dir, v, &c);
+	}
+	pal_vault_approvers_changed_free(&c);
 	pal_vault_close(v);
 	return CLI_OK;
 }
@@ -250,6 +406,7 @@ cmd_keys(int argc, char **argv)
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "so-pin-file", required_argument, NULL, OPT_SO_PIN },
 		{ "recipient", required_argument, NULL, OPT_RECIPIENT },
+		{ "show", no_argument, NULL, OPT_SHOW },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -257,7 +414,7 @@ cmd_keys(int argc, char **argv)
 	struct vault_opts o = { .cmd = "keys" };
 	struct init_args a;
 	const char *recipient = NULL, *out = NULL;
-	int c, rc = CLI_OK;
+	int c, rc = CLI_OK, show = 0;
 	memset(&a, 0, sizeof(a));
 	if (argc < 2 || argv[1][0] == '-') {
 		int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -291,6 +448,7 @@ cmd_keys(int argc, char **argv)
 		case OPT_TOKEN: a.in.token = optarg; break;
 		case OPT_SO_PIN: a.in.so_pin.file = optarg; break;
 		case OPT_RECIPIENT: recipient = optarg; break;
+		case OPT_SHOW: show = 1; break;
 		case 'o': out = optarg; break;
 		case 'h': usage(stdout); return CLI_OK;
 		default: usage(stderr); rc = CLI_ERROR; break;
@@ -304,6 +462,8 @@ cmd_keys(int argc, char **argv)
 		const char *dir = argv[optind];
 		if (strcmp(verb, "init") == 0)
 			rc = keys_init(&o, &a, dir);
+		else if (strcmp(verb, "approvers") == 0)
+			rc = keys_approvers(&o, &a, show, dir);
 		else if (strcmp(verb, "list") == 0)
 			rc = keys_list(&o, dir);
 		else if (strcmp(verb, "rotate") == 0)

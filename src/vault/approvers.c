@@ -8,6 +8,10 @@
  * payload is parsed.  The payload is then parsed as strictly as a request:
  * a signed set that is odd (a key twice, a threshold of one) is refused,
  * not interpreted.
+ *
+ * Every set written now carries a serial (version 2), so that the vault
+ * can tell a newer set from an older one (sets.c); sets written before
+ * serials existed (version 1) are still read, as serial 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,16 +191,28 @@ put_members(struct pal_buf *out, const struct pal_tpc_approver *a, size_t n,
 	return rc;
 }
 
-/* After the members: threshold, vault and version, in that order. */
+/* After the members: serial, threshold, vault and version, in order. */
 static int
-put_tail(struct pal_buf *out, const char *vault, unsigned threshold)
+put_tail(struct pal_buf *out, const char *vault, uint64_t serial,
+	 unsigned threshold)
 {
-	int rc = pal_buf_printf(out, "],\"threshold\":%u,", threshold);
+	int rc = pal_buf_printf(out, "],\"serial\":%llu,\"threshold\":%u,",
+				(unsigned long long)serial, threshold);
 
 	if (rc == 0)
 		rc = pal_tpc_canon_member_str(out, "vault", vault, 1);
 	return rc == 0 ? pal_buf_printf(out, ",\"version\":%d}",
-					PAL_TPC_VERSION) : rc;
+					PAL_TPC_APPROVERS_VERSION) : rc;
+}
+
+static int
+check_serial(long long serial, struct pal_err *err)
+{
+	if (serial < 1 || serial > PAL_TPC_SERIAL_MAX)
+		return pal_err_set(err, PAL_ERR_INVALID,
+				   "serial %lld: 1 to %lld", serial,
+				   (long long)PAL_TPC_SERIAL_MAX);
+	return 0;
 }
 
 int
@@ -204,9 +220,24 @@ pal_tpc_approvers_payload(const char *vault, unsigned threshold,
 			  const char *const names[], EVP_PKEY *const keys[],
 			  size_t n, struct pal_buf *out, struct pal_err *err)
 {
+	return pal_tpc_approvers_payload_serial(vault, 1, threshold, names,
+						keys, n, out, err);
+}
+
+int
+pal_tpc_approvers_payload_serial(const char *vault, uint64_t serial,
+				 unsigned threshold,
+				 const char *const names[],
+				 EVP_PKEY *const keys[], size_t n,
+				 struct pal_buf *out, struct pal_err *err)
+{
 	struct pal_tpc_approver *a = NULL;
 	int rc = 0;
 
+	if (serial > (uint64_t)PAL_TPC_SERIAL_MAX)
+		return check_serial(PAL_TPC_SERIAL_MAX + 1LL, err);
+	if ((rc = check_serial((long long)serial, err)) < 0)
+		return rc;
 	if (n > PAL_TPC_APPROVERS_MAX)
 		return pal_err_set(err, PAL_ERR_LIMIT, "more than %d approvers",
 				   PAL_TPC_APPROVERS_MAX);
@@ -227,7 +258,7 @@ pal_tpc_approvers_payload(const char *vault, unsigned threshold,
 		rc = pal_err_set(err, PAL_ERR_LIMIT, "approver set too large");
 	if (rc == 0)
 		rc = put_members(out, a, n, err);
-	if (rc == 0 && put_tail(out, vault, threshold) < 0)
+	if (rc == 0 && put_tail(out, vault, serial, threshold) < 0)
 		rc = pal_err_set(err, PAL_ERR_LIMIT, "approver set too large");
 	free(a);
 	return rc;
@@ -302,26 +333,50 @@ parse_member(json_t *o, size_t i, struct pal_tpc_approver *a,
 	return rc;
 }
 
+/* Version 1 has no serial; version 2 has one.  Sorted, as written. */
 static const char *const set_names[] = {
+	"approvers", "serial", "threshold", "vault", "version",
+};
+static const char *const set_names_v1[] = {
 	"approvers", "threshold", "vault", "version",
 };
+
+/* The version and the members it has; set->serial (0 for version 1). */
+static int
+parse_version(json_t *j, struct pal_tpc_approvers *set, struct pal_err *err)
+{
+	long long version, serial = 0;
+	int rc = pal_tpc_json_int(j, WHERE, "version", 0, 1000000, &version,
+				  err);
+
+	if (rc == 0 && version != 1 && version != PAL_TPC_APPROVERS_VERSION)
+		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
+				   WHERE ".version: %lld is not supported "
+				   "(1 and %d are)", version,
+				   PAL_TPC_APPROVERS_VERSION);
+	if (rc == 0 && version == 1)
+		rc = pal_tpc_json_members(j, WHERE, set_names_v1, 4, NULL, 0,
+					  err);
+	if (rc == 0 && version != 1)
+		rc = pal_tpc_json_members(j, WHERE, set_names, 5, NULL, 0,
+					  err);
+	if (rc == 0 && version != 1)
+		rc = pal_tpc_json_int(j, WHERE, "serial", 1,
+				      PAL_TPC_SERIAL_MAX, &serial, err);
+	if (rc == 0)
+		set->serial = (uint64_t)serial;
+	return rc;
+}
 
 static int
 parse_payload_json(json_t *j, struct pal_tpc_approvers *set,
 		   struct pal_err *err)
 {
-	long long version, threshold;
+	long long threshold;
 	const char *vault;
 	size_t nv;
-	int rc = pal_tpc_json_members(j, WHERE, set_names, 4, NULL, 0, err);
+	int rc = parse_version(j, set, err);
 
-	if (rc == 0)
-		rc = pal_tpc_json_int(j, WHERE, "version", 0, 1000000,
-				      &version, err);
-	if (rc == 0 && version != PAL_TPC_VERSION)
-		return pal_err_set(err, PAL_ERR_UNSUPPORTED,
-				   WHERE ".version: %lld is not supported",
-				   version);
 	if (rc == 0)
 		rc = pal_tpc_json_str(j, WHERE, "vault", PAL_TPC_NAME_MAX,
 				      &vault, &nv, err);
@@ -367,10 +422,16 @@ parse_payload(const uint8_t *p, size_t len, struct pal_tpc_approvers **out,
 	int rc = pal_tpc_json_load(p, len, PAL_TPC_APPROVERS_FILE_MAX, WHERE,
 				   &j, err);
 
+	unsigned int dn = 0;
+
 	if (rc == 0 && (set = calloc(1, sizeof(*set))) == NULL)
 		rc = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	if (rc == 0)
 		rc = parse_payload_json(j, set, err);
+	/* The digest tells two sets under one serial apart (sets.c). */
+	if (rc == 0 && (EVP_Digest(p, len, set->digest, &dn, EVP_sha256(),
+				   NULL) != 1 || dn != PAL_TPC_DIGEST_LEN))
+		rc = pal_err_set(err, PAL_ERR_CRYPTO, "SHA-256 failed");
 	json_decref(j);
 	if (rc < 0) {
 		pal_tpc_approvers_free(set);
@@ -420,6 +481,11 @@ pal_tpc_approvers_sign(const uint8_t *payload, size_t len,
 	char hint[65];
 
 	int rc = parse_payload(payload, len, &set, err);
+	/* Version 1 is read for the vaults that have one, never written. */
+	if (rc == 0 && set->serial == 0)
+		rc = pal_err_set(err, PAL_ERR_FORMAT, WHERE ".version: 1 has "
+				 "no serial; sets are written as version %d",
+				 PAL_TPC_APPROVERS_VERSION);
 	pal_tpc_approvers_free(set);
 	if (rc < 0)
 		return pal_err_wrap(err, rc, "refusing to sign: ");
@@ -546,39 +612,62 @@ load_keys(const char *const pub_paths[], size_t n, EVP_PKEY **keys,
 }
 
 int
-pal_tpc_approvers_write(const char *out_path, const char *vault,
+pal_tpc_approvers_build(const char *vault, uint64_t serial,
 			unsigned threshold, const char *const names[],
 			const char *const pub_paths[], size_t n,
-			const char *admin_key, struct pal_err *err)
+			struct pal_signer *admin, struct pal_buf *out,
+			struct pal_tpc_approvers **set, struct pal_err *err)
 {
-	struct pal_signer *admin = NULL;
-	struct pal_buf payload, env;
+	struct pal_buf payload;
 	EVP_PKEY **keys = NULL;
+	size_t start = out->len;
 
+	if (set != NULL)
+		*set = NULL;
 	if (n > PAL_TPC_APPROVERS_MAX)
 		return pal_err_set(err, PAL_ERR_LIMIT, "more than %d approvers",
 				   PAL_TPC_APPROVERS_MAX);
 	if (n > 0 && (keys = calloc(n, sizeof(*keys))) == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	pal_buf_init(&payload, PAL_TPC_APPROVERS_FILE_MAX);
-	pal_buf_init(&env, PAL_TPC_APPROVERS_FILE_MAX);
 	int rc = load_keys(pub_paths, n, keys, err);
 	if (rc == 0)
-		rc = pal_tpc_approvers_payload(vault, threshold, names, keys,
-					       n, &payload, err);
+		rc = pal_tpc_approvers_payload_serial(vault, serial, threshold ?
+			threshold : PAL_TPC_THRESHOLD_DEFAULT, names, keys, n,
+			&payload, err);
 	if (rc == 0)
-		rc = pal_signer_open(admin_key, &admin, err);
-	if (rc == 0)
-		rc = pal_tpc_approvers_sign(payload.p, payload.len, admin, &env,
+		rc = pal_tpc_approvers_sign(payload.p, payload.len, admin, out,
 					    err);
-	if (rc == 0)
-		rc = pal_file_write_atomic(out_path, env.p, env.len, 0644,
-					   err);
-	pal_signer_free(admin);
+	/* Read back as every reader will: what is written is what holds. */
+	if (rc == 0 && set != NULL)
+		rc = pal_tpc_approvers_parse(out->p + start, out->len - start,
+					     admin->pub, set, err);
 	for (size_t i = 0; i < n; i++)
 		EVP_PKEY_free(keys ? keys[i] : NULL);
 	free(keys);
 	pal_buf_free(&payload);
+	return rc;
+}
+
+int
+pal_tpc_approvers_write(const char *out_path, const char *vault,
+			unsigned threshold, const char *const names[],
+			const char *const pub_paths[], size_t n,
+			const char *admin_key, struct pal_err *err)
+{
+	struct pal_signer *admin = NULL;
+	struct pal_buf env;
+
+	pal_buf_init(&env, PAL_TPC_APPROVERS_FILE_MAX);
+	int rc = pal_signer_open(admin_key, &admin, err);
+	if (rc == 0)
+		rc = pal_tpc_approvers_build(vault, 1, threshold, names,
+					     pub_paths, n, admin, &env, NULL,
+					     err);
+	if (rc == 0)
+		rc = pal_file_write_atomic(out_path, env.p, env.len, 0644,
+					   err);
+	pal_signer_free(admin);
 	pal_buf_free(&env);
 	return rc;
 }

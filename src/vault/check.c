@@ -93,7 +93,8 @@ judge(struct ctx *c, const struct item *it, size_t i)
 								  who);
 	if (m == NULL) {
 		refuse(c, who, "unknown approver (not in vault %s's approver "
-		       "set)", c->set->vault);
+		       "set, serial %llu)", c->set->vault,
+		       (unsigned long long)c->set->serial);
 		return;
 	}
 	if (strcmp(who, c->req->requester) == 0) {
@@ -246,7 +247,8 @@ decide(struct ctx *c, const struct item *items, size_t n, int64_t now,
 		judge(c, &items[i], i);
 	if (r->n_valid < r->threshold)
 		return short_of_approvals(r, err);
-	return pal_tpc_replay_consume(store, c->req, now, err);
+	return pal_tpc_replay_consume_under(store, c->req, c->set->serial, now,
+					    err);
 }
 
 static int

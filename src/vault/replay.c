@@ -48,6 +48,19 @@ db_fail(struct pal_tpc_replay *s, int code, const char *what,
 			   sqlite3_errmsg(s->db));
 }
 
+int
+pal_tpc_replay_fail(struct pal_tpc_replay *s, int code, const char *what,
+		    struct pal_err *err)
+{
+	return db_fail(s, code, what, err);
+}
+
+sqlite3 *
+pal_tpc_replay_db(struct pal_tpc_replay *s)
+{
+	return s->db;
+}
+
 /*
  * Creates the file 0600 before SQLite does (SQLite would use 0644 less
  * the umask; its journal and WAL files copy the database's mode), and
@@ -112,7 +125,23 @@ configure(struct pal_tpc_replay *s, struct pal_err *err)
 		rc = exec(s, "PRAGMA synchronous=FULL", err);
 	if (rc == 0)
 		rc = exec(s, schema, err);
+	if (rc == 0)
+		rc = exec(s, pal_tpc_sets_schema, err);
 	return rc;
+}
+
+int
+pal_tpc_replay_exec(struct pal_tpc_replay *s, const char *sql,
+		    struct pal_err *err)
+{
+	return exec(s, sql, err);
+}
+
+void
+pal_tpc_replay_rollback(struct pal_tpc_replay *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int
@@ -227,6 +256,27 @@ insert(struct pal_tpc_replay *s, const char *hex,
 	return 0;
 }
 
+/*
+ * Inside the transaction: the set the request was checked against must
+ * still be the newest (an approver removed while the check ran does not
+ * count), then the request must not be recorded already.
+ */
+static int
+still_current(struct pal_tpc_replay *s, uint64_t set_serial,
+	      struct pal_err *err)
+{
+	struct pal_tpc_set_record latest;
+	int rc = pal_tpc_sets_latest(s, &latest, err);
+
+	if (rc == 0 && latest.any && latest.serial > set_serial)
+		rc = pal_err_set(err, PAL_ERR_VERIFY, "the approver set was "
+				 "replaced while the request was checked "
+				 "(serial %llu, now %llu): run it again",
+				 (unsigned long long)set_serial,
+				 (unsigned long long)latest.serial);
+	return rc;
+}
+
 /* Inside the transaction: refuse if recorded, else record. */
 static int
 check_and_record(struct pal_tpc_replay *s, const char *hex,
@@ -249,6 +299,15 @@ pal_tpc_replay_consume(struct pal_tpc_replay *s,
 		       const struct pal_tpc_request *req, int64_t now,
 		       struct pal_err *err)
 {
+	return pal_tpc_replay_consume_under(s, req, UINT64_MAX, now, err);
+}
+
+int
+pal_tpc_replay_consume_under(struct pal_tpc_replay *s,
+			     const struct pal_tpc_request *req,
+			     uint64_t set_serial, int64_t now,
+			     struct pal_err *err)
+{
 	uint8_t d[PAL_TPC_DIGEST_LEN];
 	char hex[2 * PAL_TPC_DIGEST_LEN + 1];
 	char when[PAL_TPC_TIME_LEN + 1];
@@ -262,7 +321,9 @@ pal_tpc_replay_consume(struct pal_tpc_replay *s,
 	pal_hex_encode(d, sizeof(d), hex);
 	if ((rc = exec(s, "BEGIN IMMEDIATE", err)) < 0)
 		return rc;
-	rc = check_and_record(s, hex, req, when, err);
+	rc = still_current(s, set_serial, err);
+	if (rc == 0)
+		rc = check_and_record(s, hex, req, when, err);
 	if (rc == 0)
 		rc = exec(s, "COMMIT", err);
 	if (rc < 0)

@@ -69,6 +69,38 @@ int pal_tpc_request_from_json(json_t *o, const char *where,
 int pal_tpc_request_matches(const struct pal_tpc_request *r,
 			    const struct pal_tpc_want *want);
 
+/* ---- replay.c: the state.db connection, shared with sets.c ---- */
+
+struct sqlite3;
+
+struct sqlite3 *pal_tpc_replay_db(struct pal_tpc_replay *s);
+
+/* "PATH: what: SQLite's message" as code. */
+int pal_tpc_replay_fail(struct pal_tpc_replay *s, int code, const char *what,
+			struct pal_err *err);
+
+/* Runs a statement that returns no rows (BEGIN, COMMIT, a schema). */
+int pal_tpc_replay_exec(struct pal_tpc_replay *s, const char *sql,
+			struct pal_err *err);
+
+/* Rolls back the open transaction, if any (after a failure). */
+void pal_tpc_replay_rollback(struct pal_tpc_replay *s);
+
+/*
+ * pal_tpc_replay_consume, refused (and the request left unused) when the
+ * store has accepted an approver set newer than set_serial, the serial of
+ * the set the request was checked against.
+ */
+int pal_tpc_replay_consume_under(struct pal_tpc_replay *s,
+				 const struct pal_tpc_request *req,
+				 uint64_t set_serial, int64_t now,
+				 struct pal_err *err);
+
+/* ---- sets.c ---- */
+
+/* CREATE TABLE IF NOT EXISTS of the accepted sets (run at every open). */
+extern const char pal_tpc_sets_schema[];
+
 /* ---- approvers.c ---- */
 
 /* 0 when key is an ECDSA P-256 key; PAL_ERR_UNSUPPORTED naming what. */

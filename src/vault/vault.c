@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "palisade/encoding.h"
@@ -25,9 +24,6 @@
 #include "vault_int.h"
 
 #define CONFIG "vault.json"
-#define ADMIN_PUB "admin.pub.pem"
-#define APPROVERS "approvers.dsse"
-#define STATE "state.db"
 #define CONFIG_MAX (64 * 1024)
 
 /* ---- small helpers shared by the vault's files ---- */
@@ -351,29 +347,6 @@ vault_keystore(struct pal_vault *v, struct pal_keystore **ks,
 /* ---- creating ---- */
 
 static int
-write_admin_pub(const char *dir, const char *admin_key, struct pal_err *err)
-{
-	struct pal_signer *s = NULL;
-	int rc = pal_signer_open(admin_key, &s, err);
-	if (rc < 0)
-		return pal_err_wrap(err, rc, "admin key: ");
-	BIO *b = BIO_new(BIO_s_mem());
-	char *pem = NULL;
-	long n = 0;
-	if (b == NULL || !PEM_write_bio_PUBKEY(b, s->pub) ||
-	    (n = BIO_get_mem_data(b, &pem)) <= 0)
-		rc = pal_err_set(err, PAL_ERR_CRYPTO, "admin key: cannot "
-				 "encode its public key");
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" ADMIN_PUB, dir);
-	if (rc == 0)
-		rc = pal_file_write_atomic(path, pem, (size_t)n, 0644, err);
-	BIO_free(b);
-	pal_signer_free(s);
-	return rc;
-}
-
-static int
 create_token(struct pal_vault *v, const struct pal_vault_init *in,
 	     struct pal_err *err)
 {
@@ -415,19 +388,7 @@ create_files(const char *dir, struct pal_vault *v,
 		rc = vault_keystore(v, &ks, err);
 	}
 	if (rc == 0)
-		rc = write_admin_pub(dir, in->admin_key, err);
-	if (rc == 0) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/" APPROVERS, dir);
-		rc = pal_tpc_approvers_write(path, v->id, in->threshold ?
-					     in->threshold : 2,
-					     in->approver_names,
-					     in->approver_keys,
-					     in->n_approvers, in->admin_key,
-					     err);
-		if (rc < 0)
-			rc = pal_err_wrap(err, rc, "approver set: ");
-	}
+		rc = vault_first_set(v, in, err);
 	if (rc == 0)
 		rc = write_config(dir, v, err);
 	return rc;
@@ -528,28 +489,13 @@ pal_vault_approvers(const char *dir, struct pal_tpc_approvers **out,
 {
 	char path[PATH_MAX];
 	EVP_PKEY *admin = NULL;
-	snprintf(path, sizeof(path), "%s/" ADMIN_PUB, dir);
+	snprintf(path, sizeof(path), "%s/" VAULT_ADMIN_PUB, dir);
 	int rc = pal_pubkey_load(path, &admin, err);
-	snprintf(path, sizeof(path), "%s/" APPROVERS, dir);
+	snprintf(path, sizeof(path), "%s/" VAULT_APPROVERS, dir);
 	if (rc == 0)
 		rc = pal_tpc_approvers_load(path, admin, out, err);
 	EVP_PKEY_free(admin);
 	return rc < 0 ? pal_err_wrap(err, rc, "approver set: ") : 0;
-}
-
-static int
-load_tpc(struct pal_vault *v, struct pal_err *err)
-{
-	char path[PATH_MAX];
-	int rc = 0;
-	if (v->approvers == NULL &&
-	    (rc = pal_vault_approvers(v->dir, &v->approvers, err)) < 0)
-		return rc;
-	if (v->replay == NULL) {
-		snprintf(path, sizeof(path), "%s/" STATE, v->dir);
-		rc = pal_tpc_replay_open(path, &v->replay, err);
-	}
-	return rc;
 }
 
 int
@@ -563,12 +509,18 @@ vault_authorize(struct pal_vault *v, enum pal_tpc_op op,
 	};
 	struct pal_tpc_report local, *rep = a->report ? a->report : &local;
 	memset(rep, 0, sizeof(*rep));
-	int rc = load_tpc(v, err);
-	if (rc < 0)
+	/*
+	 * Read each time: the set may have been replaced since the last.  A
+	 * set refused (an old one put back) is a refusal to log like others.
+	 */
+	int rc = vault_load_set(v, err);
+	if (rc < 0 && rc != PAL_ERR_VERIFY)
 		return rc;
-	rc = pal_tpc_authorize(&want, a->request, a->approvals,
-			       a->n_approvals, v->approvers,
-			       (int64_t)time(NULL), v->replay, rep, err);
+	if (rc == 0)
+		rc = pal_tpc_authorize(&want, a->request, a->approvals,
+				       a->n_approvals, v->approvers,
+				       (int64_t)time(NULL), v->replay, rep,
+				       err);
 	if (rc == 0)
 		return 0;
 	/* The refusal goes into the log, then is returned as it was. */

@@ -54,6 +54,29 @@ struct pal_vault {
 	struct pal_tpc_replay *replay;
 };
 
+/* The vault's own files, relative to its directory. */
+#define VAULT_ADMIN_PUB "admin.pub.pem"
+#define VAULT_APPROVERS "approvers.dsse"
+#define VAULT_STATE "state.db"
+
+/* ---- vault_set.c: the approver set ---- */
+
+/*
+ * At creation: admin.pub.pem from in->admin_key, the first approver set
+ * (serial 1) signed with it, recorded in state.db and logged.
+ */
+int vault_first_set(struct pal_vault *v, const struct pal_vault_init *in,
+		    struct pal_err *err);
+
+/*
+ * (Re)loads v->approvers, verified with admin.pub.pem and accepted in
+ * state.db (opening v->replay): a set older than the newest accepted is
+ * refused; a newer one is logged ("vault.approvers", event "adopted")
+ * and recorded.  Run before every authorization, so that a replaced set
+ * takes effect in a vault that stays open.
+ */
+int vault_load_set(struct pal_vault *v, struct pal_err *err);
+
 /* The vault's token, opened (and logged into) on first use. */
 int vault_keystore(struct pal_vault *v, struct pal_keystore **ks,
 		   struct pal_err *err);

@@ -759,7 +759,7 @@ unknown_approver_is_refused(void **state)
 	(void)state;
 	int rc = check_at(&want_unseal, &r, a, 2, NOW, NULL, &err);
 	REFUSED(rc, &err, "1 of 2 approvals: mallory's was refused: unknown "
-		"approver (not in vault vault-1's approver set)");
+		"approver (not in vault vault-1's approver set, serial 1)");
 	not_used(&r);
 }
 
