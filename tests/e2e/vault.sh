@@ -3,7 +3,10 @@
 # fresh SoftHSM2 token, seal, request, approve, unseal into a directory,
 # to standard output and into memfds handed to a command; every refusal
 # (one approval, self-approval, a replayed or expired request, a
-# forged approval, tampered files); rotation; shredding; the audit log.
+# forged approval, tampered files); rotation; shredding; replacing the
+# approver set (keys approvers: a removed approver's approval refused, a
+# new one's counted, a wrong admin key refused, an older set put back
+# refused); the audit log.
 . "$(dirname "$0")/common.bash"
 command -v softhsm2-util >/dev/null || { echo "softhsm2 missing"; exit 77; }
 
@@ -11,7 +14,7 @@ export PALISADE_PKCS11_PIN=1234 PALISADE_PKCS11_SO_PIN=5678
 V=$TMP/vault
 L=$TMP/log
 M=$TMP/model
-for k in admin alice bob carol mallory; do
+for k in admin alice bob carol dave mallory; do
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 		-out "$TMP/$k.pem" 2>/dev/null
 	openssl pkey -in "$TMP/$k.pem" -pubout -out "$TMP/$k.pub" 2>/dev/null
@@ -192,9 +195,103 @@ expect_exit 2 "unseal after shredding" -- "$PALISADE" unseal "$V" \
 	--to "$TMP/out5"
 expect_grep "not found" "$TMP/err" "the key is gone"
 
+# The approver set after keys init: shown, then replaced by the admin.
+expect_exit 0 "keys approvers --show" -- "$PALISADE" keys approvers "$V" \
+	--show
+expect_grep "serial 1, 2 of 3 approvals needed" "$TMP/out" "the set is shown"
+expect_grep "carol  *$(sha256sum < "$TMP/carol.pub" | cut -c1-64)" \
+	"$TMP/out" "each key's fingerprint is its PEM file's SHA-256"
+cp "$V/approvers.dsse" "$TMP/approvers.serial1"
+expect_exit 0 "seal v2" -- "$PALISADE" seal "$M" --release v2 -o "$V"
+request unseal v2 eve "$TMP/c1"
+approve "$TMP/c1" alice
+approve "$TMP/c1" carol	# before carol is removed
+# change EXIT DESCRIPTION [OPTIONS...]: alice, bob and dave, with OPTIONS.
+change() {
+	want=$1 what=$2
+	shift 2
+	expect_exit "$want" "$what" -- "$PALISADE" keys approvers "$V" \
+		--approver "alice=$TMP/alice.pub" --approver "bob=$TMP/bob.pub" \
+		--approver "dave=$TMP/dave.pub" "$@"
+}
+change 1 "a set signed with another key than the admin's" \
+	--admin-key "$TMP/mallory.pem"
+expect_grep "is not the vault's admin key ($V/admin.pub.pem" "$TMP/err" \
+	"the wrong admin key is named"
+change 2 "threshold 1, refused as by init" --admin-key "$TMP/admin.pem" \
+	--threshold 1
+expect_grep "threshold 1: at least 2" "$TMP/err" "the threshold rule is named"
+change 2 "threshold 4 of 3" --admin-key "$TMP/admin.pem" --threshold 4
+expect_grep "more than the 3 approvers" "$TMP/err" "too high a threshold"
+expect_exit 2 "a member listed twice" -- "$PALISADE" keys approvers "$V" \
+	--admin-key "$TMP/admin.pem" --approver "alice=$TMP/alice.pub" \
+	--approver "alice=$TMP/bob.pub"
+expect_grep "alice is listed twice" "$TMP/err" "the duplicate is named"
+cmp -s "$V/approvers.dsse" "$TMP/approvers.serial1" && pass ||
+	fail "a refused change touched the approver set"
+change 0 "keys approvers" --admin-key "$TMP/admin.pem" --log "$L"
+expect_grep "before: serial 1, alice, bob, carol; 2 needed" "$TMP/out" \
+	"the old set is summarized"
+expect_grep "now:    serial 2, alice, bob, dave; 2 needed" "$TMP/out" \
+	"the new set is summarized"
+expect_exit 1 "an approval by a removed approver" -- "$PALISADE" unseal \
+	"$V" --release v2 --approvals "$TMP/c1.alice" "$TMP/c1.carol" \
+	--to "$TMP/out6"
+expect_grep "carol's was refused: unknown approver (not in vault .*'s \
+approver set, serial 2)" "$TMP/err" "the removed approver is named, with why"
+[ -e "$TMP/out6" ] && fail "a refused unseal wrote" || pass
+request unseal v2 eve "$TMP/c2"
+expect_exit 2 "a removed approver cannot sign with --vault" -- \
+	"$PALISADE" approve "$TMP/c2" --key "$TMP/carol.pem" --vault "$V" \
+	-o "$TMP/c2.carol"
+approve "$TMP/c2" alice
+approve "$TMP/c2" dave
+expect_exit 0 "a new approver counts" -- "$PALISADE" unseal "$V" \
+	--release v2 --approvals "$TMP/c2.alice" "$TMP/c2.dave" --to "$TMP/out6"
+expect_grep "approved by alice, dave" "$TMP/out" "dave is named"
+diff -r "$M" "$TMP/out6" >/dev/null && pass || fail "files differ (v2)"
+expect_exit 0 "the new set, as JSON" -- "$PALISADE" keys approvers "$V" \
+	--show --json
+expect_grep '"serial": 2' "$TMP/out" "the serial in JSON"
+expect_grep '"name": "dave"' "$TMP/out" "the new member in JSON"
+
+# The older signed set put back: refused by the operations and --show,
+# until the admin installs a set again (serial 3).
+cp "$TMP/approvers.serial1" "$V/approvers.dsse"
+request unseal v2 eve "$TMP/c3"
+approve "$TMP/c3" bob
+"$PALISADE" approve "$TMP/c3" --key "$TMP/carol.pem" --as carol \
+	-o "$TMP/c3.carol" >/dev/null 2>&1 || fail "carol signs by name"
+expect_exit 1 "an older approver set put back" -- "$PALISADE" unseal \
+	"$V" --release v2 --approvals "$TMP/c3.bob" "$TMP/c3.carol" \
+	--to "$TMP/out7"
+expect_grep "serial 1 is older than serial 2" "$TMP/err" "the replay is named"
+[ -e "$TMP/out7" ] && fail "unsealed under a replayed set" || pass
+expect_exit 1 "--show refuses it too" -- "$PALISADE" keys approvers "$V" \
+	--show
+expect_grep "older than serial 2" "$TMP/err" "--show names the replay"
+change 0 "the admin installs a set again" --admin-key "$TMP/admin.pem" \
+	--threshold 3
+expect_grep "before: refused (.*serial 1 is older than serial 2" \
+	"$TMP/out" "the refused set is reported"
+expect_grep "now:    serial 3, alice, bob, dave; 3 needed" "$TMP/out" \
+	"the next serial"
+request unseal v2 eve "$TMP/c4"
+approve "$TMP/c4" alice
+approve "$TMP/c4" bob
+approve "$TMP/c4" dave
+expect_exit 1 "three needed now: two are not enough" -- "$PALISADE" unseal \
+	"$V" --release v2 --approvals "$TMP/c4.alice" "$TMP/c4.bob" \
+	--to "$TMP/out7"
+expect_grep "2 of 3 approvals" "$TMP/err" "the new threshold holds"
+
 expect_exit 0 "the audit log verifies" -- "$PALISADE" log verify "$L"
+grep -rqa '"removed":\["carol"\]' "$L/tile/entries" && pass ||
+	fail "the log does not name the removed approver"
+grep -rqa '"event":"created"' "$L/tile/entries" && pass ||
+	fail "the log does not hold the first set"
 for t in vault.seal vault.unseal vault.refused vault.rotate vault.shred \
-	vault.approve vault.export; do
+	vault.approve vault.export vault.approvers; do
 	grep -rqa "\"type\":\"$t\"" "$L/tile/entries" && pass ||
 		fail "no $t entry in the log"
 done
