@@ -887,6 +887,8 @@ chunked_refusals(void **state)
 	ck_bad("5\nhello\r\n0\r\n\r\n", 400);
 	ck_bad("5\rhello\r\n0\r\n\r\n", 400);
 	ck_bad("5\r\nhelloX\r\n0\r\n\r\n", 400);
+	ck_bad("5\r\nhelloX\n0\r\n\r\n", 400);
+	ck_bad("5\r\nhello\n\n0\r\n\r\n", 400);
 	ck_bad("5\r\nhello\n0\r\n\r\n", 400);
 	ck_bad("5\r\nhello\r0\r\n\r\n", 400);
 	ck_bad("5\r\nhello\r\n0\r\n\n", 400);
