@@ -1389,6 +1389,317 @@ new_sets_are_checked_before_signing(void **state)
 	pal_buf_free(&env);
 }
 
+/* ---- serials ---- */
+
+/* {bob, carol, dave} with serial and threshold m, signed by the admin. */
+static struct pal_tpc_approvers *
+signed_set(uint64_t serial, unsigned m)
+{
+	const char *names[] = { "bob", "carol", "dave" };
+	EVP_PKEY *k[] = { keys[BOB], keys[CAROL], keys[DAVE] };
+	struct pal_signer *admin = signer_of(ADMIN);
+	struct pal_tpc_approvers *s = NULL;
+	struct pal_buf b, env;
+	struct pal_err err = { 0 };
+
+	pal_buf_init(&b, 1 << 20);
+	pal_buf_init(&env, 1 << 20);
+	if (pal_tpc_approvers_payload_serial(VAULT, serial, m, names, k, 3,
+					     &b, &err) != 0 ||
+	    pal_tpc_approvers_sign(b.p, b.len, admin, &env, &err) != 0 ||
+	    pal_tpc_approvers_parse(env.p, env.len, keys[ADMIN], &s,
+				    &err) != 0)
+		fail_msg("set %llu: %s", (unsigned long long)serial, err.msg);
+	pal_signer_free(admin);
+	pal_buf_free(&b);
+	pal_buf_free(&env);
+	return s;
+}
+
+static void
+sets_carry_a_serial(void **state)
+{
+	char bob[512], carol[512], payload[4096];
+	struct pal_err err;
+	struct pal_buf b;
+	const char *two[] = { "bob", "carol" };
+	EVP_PKEY *k2[] = { keys[BOB], keys[CAROL] };
+
+	(void)state;
+	/* What pal_tpc_approvers_write wrote: version 2, serial 1. */
+	assert_int_equal(set->serial, 1);
+	struct pal_tpc_approvers *s7 = signed_set(7, 2);
+	assert_int_equal(s7->serial, 7);
+	pal_tpc_approvers_free(s7);
+	pal_buf_init(&b, 1 << 20);
+	assert_int_equal(pal_tpc_approvers_payload_serial("v", 9, 2, two, k2,
+							  2, &b, &err), 0);
+	assert_non_null(strstr((char *)b.p, "],\"serial\":9,\"threshold\":2,"
+			       "\"vault\":\"v\",\"version\":2}"));
+	/* The digest is SHA-256 of the signed payload. */
+	uint8_t d[32];
+	unsigned dn = 0;
+	struct pal_signer *admin = signer_of(ADMIN);
+	struct pal_buf env;
+	struct pal_tpc_approvers *s = NULL;
+	pal_buf_init(&env, 1 << 20);
+	assert_int_equal(pal_tpc_approvers_sign(b.p, b.len, admin, &env, &err),
+			 0);
+	assert_int_equal(pal_tpc_approvers_parse(env.p, env.len, keys[ADMIN],
+						 &s, &err), 0);
+	assert_int_equal(EVP_Digest(b.p, b.len, d, &dn, EVP_sha256(), NULL), 1);
+	assert_memory_equal(s->digest, d, 32);
+	pal_tpc_approvers_free(s);
+	pal_buf_free(&env);
+	for (uint64_t bad = 0; bad < 2; bad++) {
+		pal_buf_reset(&b);
+		pal_err_clear(&err);
+		uint64_t v = bad ? (uint64_t)PAL_TPC_SERIAL_MAX + 1 : 0;
+		assert_int_equal(pal_tpc_approvers_payload_serial("v", v, 2,
+			two, k2, 2, &b, &err), PAL_ERR_INVALID);
+		assert_non_null(strstr(err.msg, "serial"));
+	}
+	pal_buf_free(&b);
+
+	/* Version 1, from before serials: read as serial 0, never signed. */
+	pem_json(keys[BOB], bob, sizeof(bob));
+	pem_json(keys[CAROL], carol, sizeof(carol));
+	snprintf(payload, sizeof(payload), "{\"approvers\":[{\"key\":\"%s\","
+		 "\"name\":\"bob\"},{\"key\":\"%s\",\"name\":\"carol\"}],"
+		 "\"threshold\":2,\"vault\":\"v\",\"version\":1}", bob, carol);
+	char *v1 = envelope(payload, keys[ADMIN], PAL_TPC_APPROVERS_TYPE);
+	s = NULL;
+	if (pal_tpc_approvers_parse((uint8_t *)v1, strlen(v1), keys[ADMIN],
+				    &s, &err) != 0)
+		fail_msg("version 1: %s", err.msg);
+	assert_int_equal(s->serial, 0);
+	assert_int_equal(s->n, 2);
+	pal_tpc_approvers_free(s);
+	free(v1);
+	pal_buf_init(&env, 1 << 20);
+	pal_err_clear(&err);
+	assert_int_equal(pal_tpc_approvers_sign((uint8_t *)payload,
+						strlen(payload), admin, &env,
+						&err), PAL_ERR_FORMAT);
+	assert_non_null(strstr(err.msg, "1 has no serial"));
+	pal_buf_free(&env);
+	pal_signer_free(admin);
+
+	/* Signed payloads whose serial or version is wrong. */
+	static const struct {
+		const char *tail, *why;
+	} c[] = {
+		{ "\"threshold\":2,\"vault\":\"v\",\"version\":2}",
+		  "member \"serial\" is missing" },
+		{ "\"serial\":0,\"threshold\":2,\"vault\":\"v\",\"version\":2}",
+		  "serial: 0 is outside 1..9007199254740991" },
+		{ "\"serial\":9007199254740992,\"threshold\":2,\"vault\":\"v\","
+		  "\"version\":2}", "serial: 9007199254740992 is outside" },
+		{ "\"serial\":\"3\",\"threshold\":2,\"vault\":\"v\","
+		  "\"version\":2}", "serial: not an integer" },
+		{ "\"serial\":3,\"threshold\":2,\"vault\":\"v\",\"version\":1}",
+		  "unknown member \"serial\"" },
+		{ "\"serial\":3,\"threshold\":2,\"vault\":\"v\",\"version\":3}",
+		  "version: 3 is not supported" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(*c); i++) {
+		snprintf(payload, sizeof(payload), "{\"approvers\":[{\"key\":"
+			 "\"%s\",\"name\":\"bob\"},{\"key\":\"%s\",\"name\":"
+			 "\"carol\"}],%s", bob, carol, c[i].tail);
+		char *env2 = envelope(payload, keys[ADMIN],
+				      PAL_TPC_APPROVERS_TYPE);
+		int rc = parse_set(env2, keys[ADMIN], &err);
+		if (rc == 0 || !strstr(err.msg, c[i].why))
+			fail_msg("case %zu: rc %d '%s'", i, rc, err.msg);
+		free(env2);
+	}
+}
+
+/* A hook that counts its calls, and fails when told to. */
+struct hook_count {
+	int calls, fail;
+	uint64_t prev;
+};
+
+static int
+count_hook(void *arg, const struct pal_tpc_set_record *prev,
+	   const struct pal_tpc_approvers *s, struct pal_err *err)
+{
+	struct hook_count *h = arg;
+
+	(void)s;
+	h->calls++;
+	h->prev = prev->any ? prev->serial : UINT64_MAX;
+	return h->fail ? pal_err_set(err, PAL_ERR_IO, "hook failed") : 0;
+}
+
+static void
+older_sets_are_refused(void **state)
+{
+	struct pal_tpc_replay *s = NULL;
+	struct pal_tpc_set_record latest;
+	struct hook_count h = { 0 };
+	struct pal_err err = { 0 };
+	int fresh = -1;
+	struct pal_tpc_approvers *s1 = signed_set(1, 2), *s2 = signed_set(2, 2),
+		*s2b = signed_set(2, 3), *s3 = signed_set(3, 2);
+
+	(void)state;
+	char *p = fresh_db(&s);
+	assert_int_equal(pal_tpc_sets_latest(s, &latest, &err), 0);
+	assert_int_equal(latest.any, 0);
+	/* The first set, then the same again: recorded once. */
+	assert_int_equal(pal_tpc_sets_accept(s, s2, NOW, count_hook, &h,
+					     &fresh, &err), 0);
+	assert_int_equal(fresh, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.prev, UINT64_MAX);
+	assert_int_equal(pal_tpc_sets_accept(s, s2, NOW + 1, count_hook, &h,
+					     &fresh, &err), 0);
+	assert_int_equal(fresh, 0);
+	assert_int_equal(h.calls, 1);
+	/* An older one, and another one under the same serial. */
+	pal_err_clear(&err);
+	assert_int_equal(pal_tpc_sets_accept(s, s1, NOW, count_hook, &h,
+					     &fresh, &err), PAL_ERR_VERIFY);
+	assert_non_null(strstr(err.msg, "approver set serial 1 is older than "
+			       "serial 2, which the vault accepted at "
+			       "2025-06-15T15:06:40Z"));
+	pal_err_clear(&err);
+	assert_int_equal(pal_tpc_sets_accept(s, s2b, NOW, count_hook, &h,
+					     &fresh, &err), PAL_ERR_VERIFY);
+	assert_non_null(strstr(err.msg, "serial 2 is not the set the vault "
+			       "accepted under that serial"));
+	assert_int_equal(h.calls, 1);
+	/* A newer one whose hook fails is not recorded. */
+	h.fail = 1;
+	assert_int_equal(pal_tpc_sets_accept(s, s3, NOW, count_hook, &h,
+					     &fresh, &err), PAL_ERR_IO);
+	assert_int_equal(pal_tpc_sets_latest(s, &latest, &err), 0);
+	assert_int_equal(latest.serial, 2);
+	h.fail = 0;
+	assert_int_equal(pal_tpc_sets_accept(s, s3, NOW + 2, count_hook, &h,
+					     &fresh, &err), 0);
+	assert_int_equal(h.prev, 2);
+	/* Another connection sees it; judging alone records nothing. */
+	pal_tpc_replay_close(s);
+	s = NULL;
+	if (pal_tpc_replay_open(p, &s, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(pal_tpc_sets_latest(s, &latest, &err), 0);
+	assert_int_equal(latest.any, 1);
+	assert_int_equal(latest.serial, 3);
+	assert_int_equal(latest.threshold, 2);
+	assert_int_equal(latest.n, 3);
+	assert_memory_equal(latest.digest, s3->digest, PAL_TPC_DIGEST_LEN);
+	assert_string_equal(latest.accepted_at, "2025-06-15T15:06:42Z");
+	assert_int_equal(pal_tpc_sets_judge(&latest, s3, &err), 0);
+	assert_int_equal(pal_tpc_sets_judge(&latest, s2, &err),
+			 PAL_ERR_VERIFY);
+	pal_tpc_replay_close(s);
+	pal_tpc_approvers_free(s1);
+	pal_tpc_approvers_free(s2);
+	pal_tpc_approvers_free(s2b);
+	pal_tpc_approvers_free(s3);
+	free(p);
+}
+
+/* install for pal_tpc_sets_replace: a set with the serial it is given. */
+struct installer {
+	uint64_t got;
+	int fail, wrong;
+};
+
+static int
+install_set(void *arg, uint64_t serial, struct pal_tpc_approvers **out,
+	    struct pal_err *err)
+{
+	struct installer *in = arg;
+
+	in->got = serial;
+	*out = signed_set(in->wrong ? serial + 1 : serial, 2);
+	return in->fail ? pal_err_set(err, PAL_ERR_IO, "disk full") : 0;
+}
+
+static void
+replacing_takes_the_next_serial(void **state)
+{
+	struct pal_tpc_replay *s = NULL;
+	struct pal_tpc_set_record latest;
+	struct installer in = { 0 };
+	struct pal_tpc_approvers *got = NULL;
+	struct pal_err err = { 0 };
+
+	(void)state;
+	char *p = fresh_db(&s);
+	/* Nothing recorded, a set 1 on disk: 2. */
+	assert_int_equal(pal_tpc_sets_replace(s, 1, NOW, install_set, &in,
+					      &got, &err), 0);
+	assert_int_equal(in.got, 2);
+	assert_int_equal(got->serial, 2);
+	pal_tpc_approvers_free(got);
+	/* 2 recorded, an older set on disk: 3. */
+	assert_int_equal(pal_tpc_sets_replace(s, 0, NOW, install_set, &in,
+					      NULL, &err), 0);
+	assert_int_equal(in.got, 3);
+	/* A newer set on disk than recorded (installed by hand): after it. */
+	assert_int_equal(pal_tpc_sets_replace(s, 5, NOW, install_set, &in,
+					      NULL, &err), 0);
+	assert_int_equal(in.got, 6);
+	/* A failed install, or one with another serial: nothing recorded. */
+	in.fail = 1;
+	assert_int_equal(pal_tpc_sets_replace(s, 0, NOW, install_set, &in,
+					      &got, &err), PAL_ERR_IO);
+	assert_null(got);
+	in.fail = 0;
+	in.wrong = 1;
+	pal_err_clear(&err);
+	assert_int_equal(pal_tpc_sets_replace(s, 0, NOW, install_set, &in,
+					      &got, &err), PAL_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "does not have serial 7"));
+	assert_int_equal(pal_tpc_sets_latest(s, &latest, &err), 0);
+	assert_int_equal(latest.serial, 6);
+	/* No serial after the last. */
+	in.wrong = 0;
+	pal_err_clear(&err);
+	assert_int_equal(pal_tpc_sets_replace(s, PAL_TPC_SERIAL_MAX, NOW,
+					      install_set, &in, NULL, &err),
+			 PAL_ERR_LIMIT);
+	pal_tpc_replay_close(s);
+	free(p);
+}
+
+/* An approver removed while a check ran does not count: not consumed. */
+static void
+a_set_replaced_during_the_check_refuses(void **state)
+{
+	struct pal_tpc_replay *s = NULL;
+	struct pal_tpc_request r = unseal_request();
+	struct pal_tpc_approval a[2] = { approve(&r, BOB), approve(&r, DAVE) };
+	struct pal_tpc_approvers *s2 = signed_set(2, 2);
+	struct pal_err err = { 0 };
+	uint8_t d[PAL_TPC_DIGEST_LEN];
+	int seen = -1;
+
+	(void)state;
+	char *p = fresh_db(&s);
+	assert_int_equal(pal_tpc_sets_accept(s, s2, NOW, NULL, NULL, NULL,
+					     &err), 0);
+	int rc = pal_tpc_check(&want_unseal, &r, a, 2, set, NOW, s, NULL,
+			       &err);
+	REFUSED(rc, &err, "the approver set was replaced while the request "
+		"was checked (serial 1, now 2)");
+	assert_int_equal(pal_tpc_request_digest(&r, d, &err), 0);
+	assert_int_equal(pal_tpc_replay_seen(s, d, &seen, NULL, &err), 0);
+	assert_int_equal(seen, 0);
+	/* Against the newer set it runs. */
+	if (pal_tpc_check(&want_unseal, &r, a, 2, s2, NOW, s, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	pal_tpc_replay_close(s);
+	pal_tpc_approvers_free(s2);
+	free(p);
+}
+
 /* ---- approving ---- */
 
 static void
@@ -1528,6 +1839,10 @@ main(void)
 		cmocka_unit_test(approver_set_tampering_is_refused),
 		cmocka_unit_test(odd_signed_sets_are_refused),
 		cmocka_unit_test(new_sets_are_checked_before_signing),
+		cmocka_unit_test(sets_carry_a_serial),
+		cmocka_unit_test(older_sets_are_refused),
+		cmocka_unit_test(replacing_takes_the_next_serial),
+		cmocka_unit_test(a_set_replaced_during_the_check_refuses),
 		cmocka_unit_test(approve_checks_who_signs),
 		cmocka_unit_test(token_approver_is_counted),
 	};
