@@ -4,7 +4,9 @@
  * and into memfds, refusals (one approval, a replayed request), every
  * tampering with the sealed release (a flipped bit, a truncation, files
  * swapped between paths or releases, a file missing or added), rotation,
- * and shredding; the audit log records each of them.
+ * shredding, and replacing the approver set (a wrong admin key, a log
+ * that cannot be written, a removed approver, an older set put back); the
+ * audit log records each of them.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 #include <openssl/pem.h>
 
 #include "palisade/approval.h"
+#include "palisade/file.h"
 #include "palisade/signer.h"
 #include "palisade/tlog.h"
 #include "palisade/vault.h"
@@ -428,6 +431,138 @@ shred_needs_approvals_and_is_final(void **state)
 	expect_refused(unseal_dir("r2", out, &err), &err, "r2");
 }
 
+/* The vault's approvers.dsse (caller frees). */
+static uint8_t *
+set_bytes(size_t *n)
+{
+	char p[8300];
+	uint8_t *b = NULL;
+	struct pal_err err = { 0 };
+	snprintf(p, sizeof(p), "%s/approvers.dsse", vdir);
+	if (pal_file_read(p, 1 << 20, &b, n, &err) < 0)
+		fail_msg("%s", err.msg);
+	return b;
+}
+
+static void
+put_set_bytes(const uint8_t *b, size_t n)
+{
+	char p[8300];
+	struct pal_err err = { 0 };
+	snprintf(p, sizeof(p), "%s/approvers.dsse", vdir);
+	if (pal_file_write_atomic(p, b, n, 0644, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+/* Replaces the set with names[who[i]] (threshold m), the admin key given. */
+static int
+change_set(struct pal_vault *in, const char *admin, const int *who, size_t n,
+	   unsigned m, struct pal_vault_approvers_changed *c,
+	   struct pal_err *err)
+{
+	const char *nm[3], *pub[3];
+	for (size_t i = 0; i < n; i++) {
+		nm[i] = names[who[i]];
+		pub[i] = pubfile[who[i]];
+	}
+	struct pal_vault_approvers_change ch = {
+		.admin_key = admin, .approver_names = nm, .approver_keys = pub,
+		.n_approvers = n, .threshold = m,
+	};
+	pal_err_clear(err);
+	return pal_vault_set_approvers(in, &ch, c, err);
+}
+
+static void
+approver_set_is_replaced(void **state)
+{
+	(void)state;
+	struct pal_err err = { 0 };
+	struct pal_vault_approvers_changed c;
+	struct pal_tpc_approvers *now = NULL;
+	struct pal_tpc_set_record acc;
+	char admin[65], want[65], out[8192];
+	static const int ac[2] = { 0, 2 }, abc[3] = { 0, 1, 2 };
+	size_t n1 = 0, n = 0;
+	uint8_t *first = set_bytes(&n1), *b;
+
+	/* The set in force: serial 1, signed by key 3. */
+	assert_int_equal(pal_vault_current_approvers(v, &now, admin, &acc,
+						     &err), 0);
+	assert_int_equal(now->serial, 1);
+	assert_int_equal(acc.serial, 1);
+	pal_tpc_approvers_free(now);
+	EVP_PKEY *k = NULL;
+	assert_int_equal(pal_pubkey_load(pubfile[3], &k, &err), 0);
+	assert_int_equal(pal_pubkey_hint(k, want, &err), 0);
+	EVP_PKEY_free(k);
+	assert_string_equal(admin, want);
+
+	/* alice's key is not the admin's; threshold 1 is not allowed. */
+	expect_refused(change_set(v, keyfile[0], ac, 2, 0, &c, &err), &err,
+		       "is not the vault's admin key");
+	assert_int_equal(err.code, PAL_ERR_VERIFY);
+	expect_refused(change_set(v, keyfile[3], ac, 2, 1, &c, &err), &err,
+		       "threshold 1: at least 2");
+	/* A log that cannot be written: the change is undone. */
+	struct pal_vault *nolog = NULL;
+	snprintf(out, sizeof(out), "%s/no-such-log", tmp);
+	assert_int_equal(pal_vault_open(vdir, &pin, out, &nolog, &err), 0);
+	expect_refused(change_set(nolog, keyfile[3], ac, 2, 0, &c, &err), &err,
+		       "the set is left as it was");
+	pal_vault_close(nolog);
+	b = set_bytes(&n);
+	assert_true(n == n1 && memcmp(b, first, n) == 0);
+	free(b);
+
+	/* bob leaves: alice and carol, both needed. */
+	if (change_set(v, keyfile[3], ac, 2, 0, &c, &err) < 0)
+		fail_msg("change: %s", err.msg);
+	assert_non_null(c.before);
+	assert_int_equal(c.before->serial, 1);
+	assert_int_equal(c.before->n, 3);
+	assert_int_equal(c.after->serial, 2);
+	assert_int_equal(c.after->n, 2);
+	assert_int_equal(c.after->threshold, 2);
+	assert_true(c.logged);
+	pal_vault_approvers_changed_free(&c);
+	snprintf(out, sizeof(out), "%s/out-no-bob", tmp);
+	expect_refused(unseal_dir("r1", out, &err), &err,
+		       "bob's was refused: unknown approver");
+	char *ap[2];
+	approvals(PAL_TPC_UNSEAL, "r1", ac, 2, ap);
+	struct pal_vault_authz a = {
+		.approvals = (const char *const *)ap, .n_approvals = 2,
+	};
+	struct pal_unseal_target t = { .kind = PAL_UNSEAL_DIR, .dir = out };
+	struct pal_unsealed u;
+	if (pal_vault_unseal(v, "r1", &a, &t, &u, &err) < 0)
+		fail_msg("unseal by alice and carol: %s", err.msg);
+	pal_unsealed_free(&u);
+	free_paths(ap, 2);
+	expect_same_files(out);
+
+	/* The first set put back: refused, until the admin installs one. */
+	put_set_bytes(first, n1);
+	snprintf(out, sizeof(out), "%s/out-replayed", tmp);
+	expect_refused(unseal_dir("r1", out, &err), &err,
+		       "serial 1 is older than serial 2");
+	expect_refused(pal_vault_current_approvers(v, &now, admin, NULL,
+						   &err), &err,
+		       "serial 1 is older than serial 2");
+	assert_null(now);
+	if (change_set(v, keyfile[3], abc, 3, 0, &c, &err) < 0)
+		fail_msg("change: %s", err.msg);
+	assert_null(c.before);
+	assert_non_null(strstr(c.before_refused, "older than serial 2"));
+	assert_int_equal(c.after->serial, 3);
+	pal_vault_approvers_changed_free(&c);
+	if (unseal_dir("r1", out, &err) < 0)
+		fail_msg("unseal after the set was installed again: %s",
+			 err.msg);
+	free(first);
+}
+
 static void
 the_log_holds_every_step(void **state)
 {
@@ -436,7 +571,7 @@ the_log_holds_every_step(void **state)
 	/* Every type of vault entry is in the published bundles. */
 	static const char *const types[] = {
 		"vault.seal", "vault.unseal", "vault.refused", "vault.rotate",
-		"vault.shred",
+		"vault.shred", "vault.approvers",
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++) {
 		snprintf(cmd, sizeof(cmd), "grep -rqa '\"type\":\"%s\"' "
@@ -457,6 +592,7 @@ main(void)
 		cmocka_unit_test(files_do_not_move_between_releases),
 		cmocka_unit_test(rotate_then_unseal),
 		cmocka_unit_test(shred_needs_approvals_and_is_final),
+		cmocka_unit_test(approver_set_is_replaced),
 		cmocka_unit_test(the_log_holds_every_step),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
