@@ -8,6 +8,9 @@
  * a second process waits for the first to commit and then sees the row.
  * The digest is also the primary key, so that a path that forgot the
  * transaction would still fail on the insert rather than run twice.
+ * The same transaction checks that the approver set the request was
+ * judged against is still the newest the vault accepted (sets.c), so an
+ * approver removed while a check ran does not count.
  */
 #include <errno.h>
 #include <fcntl.h>
