@@ -254,16 +254,32 @@ apikey_token_format(const char *id,
 }
 
 /*
- * HMAC is fetched once for the process: an implicit fetch per request
- * would take OpenSSL's algorithm-cache lock on every check.
+ * One HMAC-SHA-256 context, digest set and no key, made once for the
+ * process and copied per check: setting the digest by name fetches it
+ * from OpenSSL's algorithm cache under a lock, which every request would
+ * otherwise do.  A copy is re-keyed with the salt and used once.
  */
-static EVP_MAC *hmac_alg;
+static EVP_MAC_CTX *hmac_template;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 
 static void
-hmac_fetch(void)
+hmac_setup(void)
 {
-	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+
+	EVP_MAC_free(mac);	/* the context holds its own reference */
+	if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	hmac_template = ctx;
 }
 
 int
@@ -273,24 +289,19 @@ apikey_mac(const uint8_t salt[PAL_APIKEY_SALT_LEN], const char *id,
 {
 	uint8_t msg[sizeof(MAC_TAG) + PAL_APIKEY_ID_LEN +
 		    PAL_APIKEY_SECRET_LEN];
-	char digest[] = "SHA256";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						 digest, 0),
-		OSSL_PARAM_construct_end(),
-	};
 	EVP_MAC_CTX *ctx = NULL;
 	size_t outl = 0;
 	int ok;
 
-	pthread_once(&hmac_once, hmac_fetch);
+	pthread_once(&hmac_once, hmac_setup);
 	/* The tag's terminating NUL separates it from the id. */
 	memcpy(msg, MAC_TAG, sizeof(MAC_TAG));
 	memcpy(msg + sizeof(MAC_TAG), id, PAL_APIKEY_ID_LEN);
 	memcpy(msg + sizeof(MAC_TAG) + PAL_APIKEY_ID_LEN, secret,
 	       PAL_APIKEY_SECRET_LEN);
-	ok = hmac_alg != NULL && (ctx = EVP_MAC_CTX_new(hmac_alg)) != NULL &&
-		EVP_MAC_init(ctx, salt, PAL_APIKEY_SALT_LEN, params) == 1 &&
+	ok = hmac_template != NULL &&
+		(ctx = EVP_MAC_CTX_dup(hmac_template)) != NULL &&
+		EVP_MAC_init(ctx, salt, PAL_APIKEY_SALT_LEN, NULL) == 1 &&
 		EVP_MAC_update(ctx, msg, sizeof(msg)) == 1 &&
 		EVP_MAC_final(ctx, out, &outl, PAL_APIKEY_HASH_LEN) == 1 &&
 		outl == PAL_APIKEY_HASH_LEN;
