@@ -285,7 +285,68 @@ expect_exit 1 "three needed now: two are not enough" -- "$PALISADE" unseal \
 	--to "$TMP/out7"
 expect_grep "2 of 3 approvals" "$TMP/err" "the new threshold holds"
 
+# A vault from before serials: a version 1 approvers.dsse (written here
+# with python3-cryptography, as the old Palisade did) and a state.db
+# without the accepted sets.  It keeps working (serial 0), and once the
+# admin replaces the set the old file is refused.
+O=$TMP/old-vault
+expect_exit 0 "keys init (to be made old)" -- "$PALISADE" keys init "$O" \
+	--admin-key "$TMP/admin.pem" --approver "alice=$TMP/alice.pub" \
+	--approver "bob=$TMP/bob.pub" --log "$L"
+$PY - "$O" "$TMP" <<'PYEOF' || fail "cannot make the vault old"
+import base64, json, sqlite3, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+vault, tmp = sys.argv[1], sys.argv[2]
+vid = json.load(open(vault + "/vault.json"))["id"]
+members = [{"key": open("%s/%s.pub" % (tmp, n)).read(), "name": n}
+           for n in ("alice", "bob")]
+payload = json.dumps({"approvers": members, "threshold": 2, "vault": vid,
+                      "version": 1}, sort_keys=True,
+                     separators=(",", ":")).encode()
+t = b"application/vnd.palisade.approvers+json"
+pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+admin = serialization.load_pem_private_key(
+    open(tmp + "/admin.pem", "rb").read(), None)
+sig = admin.sign(pae, ec.ECDSA(hashes.SHA256()))
+env = {"payload": base64.b64encode(payload).decode(),
+       "payloadType": t.decode(),
+       "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}]}
+open(vault + "/approvers.dsse", "w").write(
+    json.dumps(env, sort_keys=True, separators=(",", ":")) + "\n")
+db = sqlite3.connect(vault + "/state.db")
+db.execute("DROP TABLE tpc_approver_sets")
+db.commit()
+PYEOF
+cp "$O/approvers.dsse" "$TMP/approvers.v1"
+expect_exit 0 "an old vault's set is shown" -- "$PALISADE" keys approvers \
+	"$O" --show
+expect_grep "serial 0, 2 of 2 approvals needed" "$TMP/out" "read as serial 0"
+expect_exit 0 "seal into the old vault" -- "$PALISADE" seal "$M" \
+	--release o1 -o "$O"
+"$PALISADE" request unseal "$O" --release o1 --requester eve \
+	-o "$TMP/o1" >/dev/null || fail "request in the old vault"
+for k in alice bob; do
+	"$PALISADE" approve "$TMP/o1" --key "$TMP/$k.pem" --vault "$O" \
+		-o "$TMP/o1.$k" >/dev/null 2>&1 || fail "approve o1 by $k"
+done
+expect_exit 0 "an old vault unseals" -- "$PALISADE" unseal "$O" \
+	--release o1 --approvals "$TMP/o1.alice" "$TMP/o1.bob" --to "$TMP/out8"
+expect_exit 0 "an old vault's set is replaced" -- "$PALISADE" keys \
+	approvers "$O" --admin-key "$TMP/admin.pem" \
+	--approver "alice=$TMP/alice.pub" --approver "carol=$TMP/carol.pub"
+expect_grep "before: serial 0, alice, bob; 2 needed" "$TMP/out" \
+	"the old set is named"
+expect_grep "now:    serial 1, alice, carol" "$TMP/out" "serial 1 follows 0"
+cp "$TMP/approvers.v1" "$O/approvers.dsse"
+expect_exit 1 "the version 1 set put back" -- "$PALISADE" keys approvers \
+	"$O" --show
+expect_grep "serial 0 is older than serial 1" "$TMP/err" \
+	"the old file is refused by its serial"
+
 expect_exit 0 "the audit log verifies" -- "$PALISADE" log verify "$L"
+grep -rqa '"event":"adopted"' "$L/tile/entries" && pass ||
+	fail "the log does not hold the old vault's set"
 grep -rqa '"removed":\["carol"\]' "$L/tile/entries" && pass ||
 	fail "the log does not name the removed approver"
 grep -rqa '"event":"created"' "$L/tile/entries" && pass ||
