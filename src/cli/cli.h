@@ -30,5 +30,6 @@ int cmd_unseal(int argc, char **argv);
 int cmd_shred(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const struct subcommand subcommands[] = {
 	{ "shred", cmd_shred, "destroy a release's keys (two approvals)" },
 	{ "request", cmd_request, "ask for an unseal or shred" },
 	{ "approve", cmd_approve, "approve a request with your key" },
+	{ "serve", cmd_serve, "the hardened TLS gateway to a model server" },
 };
 
 static void

@@ -1,0 +1,413 @@
+/*
+ * checks.c - what a request must pass before the upstream sees it, and
+ * what is counted and recorded after (exchange.h).
+ *
+ * In the head, cheapest and most decisive first: the kill switch and the
+ * log (fail closed), the route allowlist (404: nothing else reaches the
+ * upstream), a locked-out source, the API key (401), a blocked key or
+ * network, the role, the request budget (429).  A refusal there closes
+ * the connection, since the body it announced was not read.  In the
+ * body: its syntax and fields (400/413), the role's grants and conditions
+ * (403), the upstream serving the model (404), the injection rules (403
+ * when blocking), the abuse signals.
+ *
+ * Messages to clients are short and say what to fix, never which key
+ * exists or why a key failed (the log says that).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+
+#include "palisade/apikey.h"
+#include "palisade/authz.h"
+#include "palisade/encoding.h"
+#include "palisade/inject.h"
+#include "exchange.h"
+#include "gw_int.h"
+
+static struct gw_metrics *
+metrics(struct gw_exchange *x)
+{
+	return &x->c->w->srv->metrics;
+}
+
+/* A refusal in the head: the body was not read, so the connection ends. */
+static int
+refuse_head(struct gw_exchange *x, enum gw_counter m, int status,
+	    const char *type, const char *message, uint32_t retry_after)
+{
+	gw_metric_add(metrics(x), m, 1);
+	gw_exchange_fail(x, status, type, message, 1, retry_after);
+	return -1;
+}
+
+static int
+check_key(struct gw_exchange *x, const struct pal_http_request *req)
+{
+	struct pal_apikey_result res;
+	struct pal_err err = { 0 };
+	const struct pal_apikey_snapshot *snap =
+		pal_apikey_view_refresh(&x->c->w->keys, x->c->w->srv->keys);
+	int rc;
+
+	if (snap == NULL)
+		return refuse_head(x, GW_M_LOG_FAILED, 503,
+				   "service_unavailable",
+				   "the service has no keys loaded", 0);
+	/* The exchange keeps the snapshot its key record lives in. */
+	x->keys = pal_apikey_snapshot_ref(
+		(struct pal_apikey_snapshot *)(uintptr_t)snap);
+	rc = pal_apikey_authenticate(x->keys, req->authorization,
+					 req->authorization_len,
+					 (int64_t)time(NULL), &res, &err);
+
+	if (rc < 0) {
+		snprintf(x->reason, sizeof(x->reason), "key %s: %s",
+			 res.id[0] ? res.id : "-",
+			 pal_apikey_status_name(res.status));
+		snprintf(x->c->key_id, sizeof(x->c->key_id), "%s", res.id);
+		return refuse_head(x, GW_M_REFUSED_AUTH, 401,
+				   "authentication_error",
+				   PAL_APIKEY_CLIENT_MESSAGE, 0);
+	}
+	x->key = res.record;
+	snprintf(x->c->key_id, sizeof(x->c->key_id), "%s", res.record->id);
+	x->role = pal_gw_config_role(x->st->cfg, res.record->role);
+	if (x->role == NULL) {
+		snprintf(x->reason, sizeof(x->reason), "role '%s' is not "
+			 "configured", res.record->role);
+		return refuse_head(x, GW_M_REFUSED_AUTHZ, 403,
+				   "permission_error",
+				   "this key's role is not configured", 0);
+	}
+	pal_apikey_limits(res.record, &x->role->limits, &x->lim);
+	return 0;
+}
+
+int
+gw_checks_head(struct gw_exchange *x, const struct pal_http_request *req)
+{
+	struct gw_server *srv = x->c->w->srv;
+
+	if (atomic_load(&srv->killed))
+		return refuse_head(x, GW_M_REFUSED_BLOCKED, 503,
+				   "service_unavailable",
+				   "the service is stopped", 0);
+	if (srv->log != NULL && !gw_reqlog_ok(srv->log))
+		return refuse_head(x, GW_M_LOG_FAILED, 503,
+				   "service_unavailable",
+				   "the service cannot record requests", 0);
+	x->kind = gw_route_kind(x->st, req);
+	if (x->kind < 0)
+		return refuse_head(x, GW_M_REFUSED_HTTP, 404,
+				   "invalid_request_error", "no such route", 0);
+	if (check_key(x, req) < 0)
+		return -1;
+	if (x->kind == PAL_GW_MODELS ? x->framing != PAL_HTTP_BODY_NONE
+				     : x->framing == PAL_HTTP_BODY_NONE)
+		return refuse_head(x, GW_M_REFUSED_HTTP, 400,
+				   "invalid_request_error",
+				   x->kind == PAL_GW_MODELS
+					   ? "this route takes no body"
+					   : "this route needs a JSON body", 0);
+	if (x->kind != PAL_GW_MODELS &&
+	    (req->content_type == NULL ||
+	     req->content_type_len < 16 ||
+	     strncasecmp(req->content_type, "application/json", 16) != 0))
+		return refuse_head(x, GW_M_REFUSED_HTTP, 415,
+				   "invalid_request_error",
+				   "the body must be application/json", 0);
+	return 0;
+}
+
+/* ---- the body ---- */
+
+static int
+refuse_body(struct gw_exchange *x, enum gw_counter m, int status,
+	    const char *type, const char *message)
+{
+	gw_metric_add(metrics(x), m, 1);
+	gw_exchange_fail(x, status, type, message, 0, 0);
+	return -1;
+}
+
+static int
+check_fields(struct gw_exchange *x, struct pal_gw_body *b)
+{
+	struct pal_err err = { 0 };
+	int status = 400;
+	const struct pal_gw_body_info *info;
+
+	if (pal_gw_body_check(b, (enum pal_gw_route_kind)x->kind, x->body.p,
+			      x->body.len, &x->st->cfg->body,
+			      PAL_GW_BODY_FORCE_USAGE, &status, &err) < 0) {
+		gw_reason(x, err.msg);
+		return refuse_body(x, GW_M_REFUSED_BODY, status,
+				   "invalid_request_error", err.msg);
+	}
+	info = pal_gw_body_info(b);
+	snprintf(x->model, sizeof(x->model), "%.*s", (int)info->model_len,
+		 info->model ? info->model : "");
+	x->max_tokens = info->max_tokens;
+	x->stream = info->stream;
+	x->usage_added = info->usage_added;
+	x->stripped = info->stripped;
+	return 0;
+}
+
+static int
+check_role(struct gw_exchange *x, struct pal_gw_body *b)
+{
+	struct pal_authz_request ar = {
+		.route = (enum pal_gw_route_kind)x->kind,
+		.model = x->kind == PAL_GW_MODELS ? NULL : x->model,
+		.max_tokens = x->max_tokens ? (int64_t)x->max_tokens : -1,
+		.now = (int64_t)time(NULL),
+	};
+	struct pal_authz_decision d;
+	struct pal_err err = { 0 };
+
+	memcpy(ar.addr, x->c->addr, sizeof(ar.addr));
+	if (pal_authz_check(x->role, &ar, &d) < 0) {
+		gw_reason(x, d.reason);
+		return refuse_body(x, GW_M_REFUSED_AUTHZ,
+				   d.status ? d.status : 403,
+				   "permission_error", d.reason);
+	}
+	if (d.impose_max_tokens > 0 && x->kind != PAL_GW_MODELS &&
+	    pal_gw_body_default_max_tokens(b, d.impose_max_tokens,
+					   &err) < 0) {
+		gw_reason(x, err.msg);
+		return refuse_body(x, GW_M_REFUSED_BODY, 400,
+				   "invalid_request_error", err.msg);
+	}
+	if (d.impose_max_tokens > 0)
+		x->max_tokens = d.impose_max_tokens;
+	return 0;
+}
+
+/* The upstream that serves the model, and serves it on this route. */
+static int
+check_upstream(struct gw_exchange *x)
+{
+	const struct pal_gw_config *cfg = x->st->cfg;
+	const struct pal_gw_upstream *up;
+	const char *method = x->method == PAL_HTTP_GET ? "GET" : "POST";
+
+	up = x->kind == PAL_GW_MODELS ? &cfg->upstreams[0]
+	     : pal_gw_config_upstream(cfg, x->model, strlen(x->model));
+	if (up == NULL)
+		return refuse_body(x, GW_M_REFUSED_AUTHZ, 404,
+				   "invalid_request_error",
+				   "no such model");
+	for (size_t i = 0; i < up->n_routes; i++) {
+		if ((int)up->routes[i].kind == x->kind &&
+		    strcmp(up->routes[i].method, method) == 0 &&
+		    strcmp(up->routes[i].path, x->path) == 0) {
+			x->up = up;
+			x->up_index = (size_t)(up - cfg->upstreams);
+			return 0;
+		}
+	}
+	return refuse_body(x, GW_M_REFUSED_HTTP, 404, "invalid_request_error",
+			   "no such route for this model");
+}
+
+static enum pal_inject_role
+inject_role(uint8_t role)
+{
+	switch (role) {
+	case PAL_GW_TEXT_SYSTEM:
+	case PAL_GW_TEXT_DEVELOPER: return PAL_INJECT_SYSTEM;
+	case PAL_GW_TEXT_ASSISTANT: return PAL_INJECT_ASSISTANT;
+	case PAL_GW_TEXT_TOOL: return PAL_INJECT_TOOL;
+	default: return PAL_INJECT_USER;
+	}
+}
+
+#define SCAN_SPANS 64
+
+static int
+check_injection(struct gw_exchange *x, struct pal_gw_body *b)
+{
+	const struct pal_gw_body_info *info = pal_gw_body_info(b);
+	const struct pal_gw_injection *cfg = &x->st->cfg->injection;
+	struct pal_inject_span spans[SCAN_SPANS];
+	struct pal_inject_result r;
+	struct pal_err err = { 0 };
+	size_t n = 0;
+
+	if (x->st->inject == NULL || info->n_spans == 0)
+		return 0;
+	for (size_t i = 0; i < info->n_spans && n < SCAN_SPANS; i++)
+		spans[n++] = (struct pal_inject_span){
+			inject_role(info->spans[i].role), info->spans[i].p,
+			info->spans[i].len };
+	if ((x->c->w->scratch == NULL
+		     ? pal_inject_scratch_new(x->st->inject, &x->c->w->scratch,
+					      &err)
+		     : pal_inject_scratch_fit(x->c->w->scratch, x->st->inject,
+					      &err)) < 0 ||
+	    pal_inject_scan(x->st->inject, x->c->w->scratch, spans, n,
+			    (uint64_t)cfg->threshold, &r, &err) < 0) {
+		gw_reason(x, err.msg);
+		return refuse_body(x, GW_M_REFUSED_INJECTION, 500,
+				   "server_error", "the request could not be "
+				   "checked");
+	}
+	x->inject_score = r.score;
+	if (r.n_matches > 0 && x->flags == NULL)
+		x->flags = json_array();
+	for (size_t i = 0; i < r.n_matches && x->flags != NULL; i++)
+		json_array_append_new(x->flags,
+				      json_string(r.matches[i]->id));
+	if (!r.reached)
+		return 0;
+	if (!cfg->block) {
+		gw_metric_add(metrics(x), GW_M_FLAGGED_INJECTION, 1);
+		return 0;
+	}
+	snprintf(x->reason, sizeof(x->reason), "prompt injection rules "
+		 "scored %llu", (unsigned long long)r.score);
+	return refuse_body(x, GW_M_REFUSED_INJECTION, 403, "permission_error",
+			   "the request was refused by the prompt policy");
+}
+
+static void
+digest_prompt(struct gw_exchange *x)
+{
+	unsigned int n = 0;
+
+	EVP_Digest(x->body.p ? x->body.p : (uint8_t *)"", x->body.len,
+		   x->prompt_sha, &n, EVP_sha256(), NULL);
+}
+
+int
+gw_checks_body(struct gw_exchange *x, const uint8_t **fwd, size_t *fwd_len)
+{
+	struct pal_gw_body *b = x->c->w->body;
+	struct pal_err err = { 0 };
+
+	*fwd = NULL;
+	*fwd_len = 0;
+	digest_prompt(x);
+	pal_gw_body_reset(b);
+	if (x->kind != PAL_GW_MODELS && check_fields(x, b) < 0)
+		return -1;
+	if (check_role(x, b) < 0 || check_upstream(x) < 0)
+		return -1;
+	if (x->kind == PAL_GW_MODELS)
+		return 0;
+	if (check_injection(x, b) < 0)
+		return -1;
+	if (pal_gw_body_output(b, fwd, fwd_len, &err) < 0) {
+		gw_reason(x, err.msg);
+		return refuse_body(x, GW_M_REFUSED_BODY, 500, "server_error",
+				   "the request could not be rewritten");
+	}
+	if (*fwd == NULL) {
+		*fwd = x->body.p;
+		*fwd_len = x->body.len;
+	}
+	return 0;
+}
+
+/* ---- after ---- */
+
+static const char *const kind_names[] = {
+	[PAL_GW_CHAT] = "chat", [PAL_GW_COMPLETION] = "completion",
+	[PAL_GW_EMBEDDING] = "embedding", [PAL_GW_MODELS] = "models",
+};
+
+static void
+count_status(struct gw_exchange *x)
+{
+	struct gw_metrics *m = metrics(x);
+
+	if (x->status >= 200 && x->status < 300)
+		gw_metric_add(m, GW_M_RESP_2XX, 1);
+	else if (x->status >= 400 && x->status < 500)
+		gw_metric_add(m, GW_M_RESP_4XX, 1);
+	else if (x->status >= 500)
+		gw_metric_add(m, GW_M_RESP_5XX, 1);
+	gw_metric_add(m, GW_M_BYTES_IN, x->in_bytes);
+	gw_metric_add(m, GW_M_BYTES_OUT, x->out_bytes);
+	gw_metric_add(m, GW_M_TOKENS_PROMPT, x->usage.prompt_tokens);
+	gw_metric_add(m, GW_M_TOKENS_COMPLETION, x->usage.completion_tokens);
+}
+
+static void
+hex_digest(const uint8_t *d, char out[7 + 65])
+{
+	memcpy(out, "sha256:", 7);
+	pal_hex_encode(d, 32, out + 7);
+}
+
+static void
+record(struct gw_exchange *x, int64_t us)
+{
+	char prompt[7 + 65], resp[7 + 65];
+	uint8_t md[32];
+	unsigned int n = 0;
+	json_t *d;
+
+	if (x->c->w->srv->log == NULL)
+		return;
+	d = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
+		      "src", x->c->addr_text, "method",
+		      x->method == PAL_HTTP_GET ? "GET" : "POST", "path",
+		      x->path, "status", x->status,
+		      "in_bytes", (json_int_t)x->in_bytes,
+		      "out_bytes", (json_int_t)x->out_bytes,
+		      "us", (json_int_t)us);
+	if (d == NULL)
+		return;
+	if (x->key != NULL)
+		json_object_set_new(d, "key", json_string(x->key->id));
+	else if (x->c->key_id[0] != '\0')
+		json_object_set_new(d, "key_presented",
+				    json_string(x->c->key_id));
+	if (x->kind >= 0)
+		json_object_set_new(d, "route",
+				    json_string(kind_names[x->kind]));
+	if (x->model[0] != '\0')
+		json_object_set_new(d, "model", json_string(x->model));
+	if (x->usage.present) {
+		json_object_set_new(d, "prompt_tokens",
+				    json_integer((json_int_t)x->usage.prompt_tokens));
+		json_object_set_new(d, "completion_tokens",
+				    json_integer((json_int_t)x->usage.completion_tokens));
+	}
+	if (x->body.len > 0) {
+		hex_digest(x->prompt_sha, prompt);
+		json_object_set_new(d, "request_sha256", json_string(prompt));
+	}
+	if (x->resp_md != NULL &&
+	    EVP_DigestFinal_ex(x->resp_md, md, &n) == 1) {
+		hex_digest(md, resp);
+		json_object_set_new(d, "response_sha256", json_string(resp));
+	}
+	if (x->stream)
+		json_object_set_new(d, "stream", json_true());
+	if (x->stripped)
+		json_object_set_new(d, "stripped", json_integer(x->stripped));
+	if (x->flags != NULL)
+		json_object_set(d, "injection_rules", x->flags);
+	if (x->reason[0] != '\0')
+		json_object_set_new(d, "reason", json_string(x->reason));
+	if (gw_reqlog_submit(x->c->w->srv->log, "serve.request", NULL, d) < 0)
+		gw_metric_add(metrics(x), GW_M_LOG_FAILED, 1);
+}
+
+void
+gw_checks_after(struct gw_exchange *x)
+{
+	int64_t us = gw_now_us() - x->t0_us;
+
+	count_status(x);
+	gw_metric_latency(metrics(x), (uint64_t)us);
+	record(x, us);
+}
