@@ -78,17 +78,6 @@ const uint8_t pal_http_class[256] = {
 #undef H
 #undef X
 
-bool
-pal_http_ieq(const char *s, size_t n, const char *lit, size_t lit_len)
-{
-	if (n != lit_len)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (http_lower((uint8_t)s[i]) != (uint8_t)lit[i])
-			return false;
-	return true;
-}
-
 void
 pal_http_ref_clear(struct pal_http_refusal *ref)
 {

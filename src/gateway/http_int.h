@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "palisade/http.h"
 
@@ -38,7 +39,42 @@ http_lower(uint8_t b)
 }
 
 /* ASCII case-insensitive equality of s[0..n) with the lowercase lit. */
-bool pal_http_ieq(const char *s, size_t n, const char *lit, size_t lit_len);
+static inline bool
+pal_http_ieq(const char *s, size_t n, const char *lit, size_t lit_len)
+{
+	if (n != lit_len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (http_lower((uint8_t)s[i]) != (uint8_t)lit[i])
+			return false;
+	return true;
+}
+
+/*
+ * Number of leading bytes of s[0..n) that may appear in a field value
+ * (HC_VALUE).  Eight bytes at a time while none is below 0x20 or 0x7f
+ * (the common case: printable ASCII and obs-text), then byte by byte.
+ * The word tests are exact about whether such a byte is present.
+ */
+static inline size_t
+pal_http_value_span(const uint8_t *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t w, del;
+
+		memcpy(&w, s + i, 8);
+		del = w ^ (0x7f * ones);
+		if ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high)
+			break;
+	}
+	while (i < n && http_is(s[i], HC_VALUE))
+		i++;
+	return i;
+}
 
 #define HTTP_IEQ(s, n, lit) pal_http_ieq((s), (n), (lit), sizeof(lit) - 1)
 
