@@ -225,9 +225,11 @@ int pal_apikey_snapshot_load(struct pal_apikey_store *s,
  * Sets *changed to 1 when the store may differ from what snap was loaded
  * from (a commit by another connection or process, or a write through
  * this handle since), else 0.  Cheap (one PRAGMA, no table read): meant
- * to be polled, e.g. once a second.  snap must come from this store.
- * A false positive is possible (then a reload finds the same rows); a
- * false negative is not.  Errors: PAL_ERR_IO.
+ * to be polled, e.g. once a second.  A snapshot loaded through another
+ * handle (or NULL) always reads as changed: the stamp means something
+ * only to the connection it was read from.  A false positive is possible
+ * (then a reload finds the same rows); a false negative is not.  Errors:
+ * PAL_ERR_IO.
  */
 int pal_apikey_store_changed(struct pal_apikey_store *s,
 			     const struct pal_apikey_snapshot *snap,

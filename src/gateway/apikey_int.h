@@ -17,6 +17,9 @@ struct pal_apikey_store {
 	sqlite3 *db;
 	char *path;
 	int readonly;
+	uint64_t serial;	/* unique per handle in the process: a
+				   snapshot's stamp means something only to
+				   the connection it was read from */
 };
 
 /* Records code with the path, what failed and SQLite's message. */

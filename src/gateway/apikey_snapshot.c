@@ -16,7 +16,7 @@
 
 struct pal_apikey_snapshot {
 	atomic_size_t refs;
-	const struct pal_apikey_store *store;	/* identity only */
+	uint64_t store;			/* the serial of the store handle */
 	int64_t data_version;		/* the store's stamp when loaded */
 	int64_t total_changes;
 	struct pal_apikey_record *rec;
@@ -204,7 +204,7 @@ pal_apikey_snapshot_load(struct pal_apikey_store *s,
 	if (snap == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	atomic_init(&snap->refs, 1);
-	snap->store = s;
+	snap->store = s->serial;
 	/*
 	 * The stamp is read before the rows: a commit in between makes the
 	 * next check report a change that is already loaded (a harmless
@@ -231,7 +231,7 @@ pal_apikey_store_changed(struct pal_apikey_store *s,
 	int64_t version, changes;
 
 	*changed = 1;
-	if (snap == NULL || snap->store != s)
+	if (snap == NULL || snap->store != s->serial)
 		return 0;
 	int rc = stamp(s, &version, &changes, err);
 	if (rc < 0)

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "apikey_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
+
+static atomic_uint_fast64_t serials;
 #define ID_ATTEMPTS 4
 
 static const char schema[] =
@@ -142,6 +145,7 @@ pal_apikey_store_open(const char *path, unsigned flags,
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	}
 	s->readonly = (flags & PAL_APIKEY_OPEN_READONLY) != 0;
+	s->serial = atomic_fetch_add(&serials, 1) + 1;
 	int oflags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX |
 		(s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
 	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK)

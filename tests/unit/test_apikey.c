@@ -420,6 +420,13 @@ snapshot_sees_other_handles_revocation(void **state)
 	assert_int_equal(pal_apikey_store_changed(gw, fresh, &changed, &err),
 			 0);
 	assert_int_equal(changed, 0);
+	/* A snapshot read through another handle always reads as stale. */
+	assert_int_equal(pal_apikey_store_changed(admin, fresh, &changed,
+						  &err), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(pal_apikey_store_changed(admin, NULL, &changed,
+						  &err), 0);
+	assert_int_equal(changed, 1);
 
 	/* A read-only handle cannot write. */
 	char t2[PAL_APIKEY_TOKEN_LEN + 1], id2[PAL_APIKEY_ID_LEN + 1];
