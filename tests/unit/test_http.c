@@ -378,6 +378,9 @@ expect_and_values(void **state)
 	assert_int_equal(r.headers[2].value_len, 0);
 	assert_span(r.headers[3].value, r.headers[3].value_len,
 		    "caf\xc3\xa9");
+	req_ok("GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789\t\xff\x80 ~!\"#$%&'()*+"
+	       ",-./:;<=>?@[\\]^_`{|}0123456789\r\n\r\n", &r);
+	assert_int_equal(r.headers[1].value_len, 56);
 	req_ok("GET /a/.well-known/x/a..b/...?q=/../ HTTP/1.1\r\n"
 	       "Host: [::1]:8080\r\n\r\n", &r);
 	assert_span(r.query, r.query_len, "q=/../");
@@ -624,6 +627,15 @@ static const struct bad_case {
 	{ H11 "X: a\x01\r\n\r\n", 400, "field value" },
 	{ H11 "X: a\x7f\r\n\r\n", 400, "field value" },
 	{ H11 "X: a\x1b[31m\r\n\r\n", 400, "field value" },
+	/* Inside long values too (they are read eight bytes at a time). */
+	{ H11 "X: 0123456789abcdef\x7f" "0123456789abcdef\r\n\r\n", 400,
+	  "field value" },
+	{ H11 "X: 0123456789abcdef\x01" "0123456789abcdef\r\n\r\n", 400,
+	  "field value" },
+	{ H11 "X: 0123456789abcdef\r0123456789abcdef\r\n\r\n", 400,
+	  "field value" },
+	{ H11 "X: 0123456789abcdef\x1f\x80\xff" "0123456789abcdef\r\n\r\n", 400,
+	  "field value" },
 	/* Content-Length. */
 	{ P11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
 	  "both" },
@@ -718,12 +730,15 @@ nul_bytes_refused(void **state)
 	static const char a[] = "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n";
 	static const char b[] = "GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n";
 	static const char c[] = "GET / HTTP/1.1\r\nHost: a\r\nX\0: a\r\n\r\n";
+	static const char d[] = "GET / HTTP/1.1\r\nHost: a\r\n"
+				"X: 0123456789abcdef\0" "0123456789abcdef\r\n\r\n";
 	struct pal_http_limits lim = limits();
 
 	(void)state;
 	req_bad_n(a, sizeof(a) - 1, &lim, 400, "field value");
 	req_bad_n(b, sizeof(b) - 1, &lim, 400, "request target");
 	req_bad_n(c, sizeof(c) - 1, &lim, 400, "field name");
+	req_bad_n(d, sizeof(d) - 1, &lim, 400, "field value");
 }
 
 /* Refusal details never quote a value (it may be a credential). */
