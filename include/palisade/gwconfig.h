@@ -156,11 +156,14 @@ struct pal_gw_keys {
 	struct pal_gw_lockout lockout;
 };
 
+/* Prompt-injection checks (inject.h, docs/injection.md). */
 struct pal_gw_injection {
-	char *rules;			/* the rules file, resolved; NULL: no
-					   injection checks */
+	int enabled;			/* 0: action off, no checks */
+	char *rules;			/* the rules file, resolved; NULL: the
+					   built-in rules
+					   (pal_inject_rules_default) */
 	int block;			/* 1: block (403); 0: flag (log) */
-	double threshold;		/* a score at or above it fires */
+	uint32_t threshold;		/* a total score at or above it fires */
 };
 
 enum pal_gw_payloads {

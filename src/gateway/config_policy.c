@@ -7,7 +7,8 @@
  * The defaults are the secure ones: fields that widen what a response
  * reveals (logprobs, top_logprobs, logit_bias, echo, n > 1) and fields the
  * gateway does not know are refused, system_fingerprint and choice
- * logprobs are stripped, injection findings block, abuse signals alert.
+ * logprobs are stripped, the built-in injection rules block, abuse
+ * signals alert, failed authentication locks out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,9 @@ gwc_defaults(struct pal_gw_config *c)
 	b->logprobs = b->top_logprobs = b->logit_bias = PAL_GW_REFUSE;
 	b->echo = b->n_many = PAL_GW_REFUSE;
 	c->output.strip_choice_logprobs = 1;
+	c->injection.enabled = 1;
 	c->injection.block = 1;
-	c->injection.threshold = 1.0;
+	c->injection.threshold = 100;
 	c->abuse.window_s = 600;
 	c->abuse.max_rate = 1000;
 	c->abuse.near_dup_count = 50;
@@ -77,7 +79,7 @@ parse_failures(struct pal_yaml *y, void *obj)
 {
 	struct pal_gw_lockout *l = obj;
 
-	return gwc_u32(y, 1, 1000, &l->failures);
+	return gwc_u32(y, 0, 1000, &l->failures);
 }
 
 static int
@@ -295,12 +297,14 @@ parse_rules(struct pal_yaml *y, void *obj)
 static int
 parse_injection_action(struct pal_yaml *y, void *obj)
 {
-	static const char *const names[] = { "block", "flag" };
+	static const char *const names[] = { "block", "flag", "off" };
 	struct pal_gw_injection *in = obj;
 	int v, rc;
 
-	if ((rc = pal_yaml_enum(y, NULL, names, 2, &v)) == 0)
+	if ((rc = pal_yaml_enum(y, NULL, names, 3, &v)) == 0) {
 		in->block = v == 0;
+		in->enabled = v != 2;
+	}
 	return rc;
 }
 
@@ -309,15 +313,14 @@ parse_threshold(struct pal_yaml *y, void *obj)
 {
 	struct pal_gw_injection *in = obj;
 
-	return pal_yaml_number(y, NULL, 0.001, 1000000, &in->threshold);
+	return gwc_u32(y, 1, 1000000, &in->threshold);
 }
 
 int
 gwc_parse_injection(struct pal_yaml *y, void *obj)
 {
 	static const struct pal_yaml_field fields[] = {
-		{ "rules", parse_rules, "missing 'rules' (the rules file; "
-		  "leave 'injection' out for no injection checks)" },
+		{ "rules", parse_rules, NULL },
 		{ "action", parse_injection_action, NULL },
 		{ "threshold", parse_threshold, NULL },
 	};

@@ -381,9 +381,10 @@ check_full_policy(const struct pal_gw_config *c)
 	assert_int_equal(c->output.n_strip, 1);
 	assert_string_equal(c->output.strip[0], "system_fingerprint");
 	assert_true(c->output.strip_choice_logprobs);
+	assert_true(c->injection.enabled);
 	assert_path(c->injection.rules, fulldir, "injection.rules");
 	assert_true(c->injection.block);
-	assert_true(c->injection.threshold == 1.0);
+	assert_int_equal(c->injection.threshold, 100);
 	assert_int_equal(c->abuse.window_s, 600);
 	assert_int_equal(c->abuse.max_rate, 1000);
 	assert_int_equal(c->abuse.near_dup_count, 50);
@@ -487,7 +488,11 @@ check_default_policy(const struct pal_gw_config *c)
 	assert_int_equal(c->output.n_strip, 1);
 	assert_string_equal(c->output.strip[0], "system_fingerprint");
 	assert_true(c->output.strip_choice_logprobs);
+	/* Injection checks are on, with the built-in rules. */
+	assert_true(c->injection.enabled);
 	assert_null(c->injection.rules);
+	assert_true(c->injection.block);
+	assert_int_equal(c->injection.threshold, 100);
 	assert_int_equal(c->abuse.window_s, 600);
 	assert_int_equal(c->abuse.max_rate, 1000);
 	assert_int_equal(c->abuse.near_dup_count, 50);
@@ -914,11 +919,12 @@ static const struct {
 	  "responses.strip[1]: 'id' is listed twice" },
 	{ BASE "responses:\n  strip: [\"a.b\"]\n", "responses.strip[0]: 'a.b' "
 	  "is not a field name" },
-	{ BASE "injection:\n  action: block\n", NAME ":18:3: injection: "
-	  "missing 'rules' (the rules file; leave 'injection' out for no "
-	  "injection checks)" },
 	{ BASE "injection:\n  rules: r\n  threshold: 0\n", NAME ":19:14: "
-	  "injection.threshold: must be between 0.001 and 1e+06" },
+	  "injection.threshold: must be between 1 and 1000000" },
+	{ BASE "injection:\n  threshold: 2.5\n", NAME ":18:14: "
+	  "injection.threshold: must be a whole number, not '2.5'" },
+	{ BASE "injection:\n  action: none\n", NAME ":18:11: "
+	  "injection.action: must be one of block, flag, off" },
 	{ BASE "abuse:\n  webhook: \"http://203.0.113.5/x\"\n",
 	  "abuse.webhook: 'http://203.0.113.5/x' is not" },
 	{ BASE "abuse:\n  webhook: \"http://203.0.113.5:80/x\"\n",
@@ -1499,7 +1505,7 @@ other_spellings(void **state)
 		     "responses:\n  strip: []\n  strip_logprobs: false\n"
 		     "abuse:\n  webhook: \"http://[::1]:9\"\n"
 		     "  action: block\n"
-		     "injection: {rules: r, action: flag, threshold: 0.5}\n");
+		     "injection: {rules: r, action: flag, threshold: 50}\n");
 	assert_int_equal(c->listen.address.sa.ss_family, AF_INET6);
 	assert_string_equal(c->listen.address.text, "[::1]:443");
 	assert_int_equal(c->listen.tls.min_version, PAL_GW_TLS1_2);
@@ -1512,8 +1518,16 @@ other_spellings(void **state)
 	assert_string_equal(c->abuse_webhook.host, "[::1]:9");
 	assert_string_equal(c->abuse_webhook.path, "/");
 	assert_true(c->abuse.block);
+	assert_true(c->injection.enabled);
 	assert_false(c->injection.block);
-	assert_true(c->injection.threshold == 0.5);
+	assert_int_equal(c->injection.threshold, 50);
+	pal_gw_config_free(c);
+	/* Injection checks off; lockout off. */
+	c = parse_ok(VER LISTEN UP ROLES LOG "injection: {action: off}\n"
+		     "keys: {store: k.db, lockout: {failures: 0}}\n");
+	assert_false(c->injection.enabled);
+	assert_false(c->injection.block);
+	assert_int_equal(c->keys.lockout.failures, 0);
 	pal_gw_config_free(c);
 	/* A smaller body caps the default prompt size. */
 	c = parse_ok(VER "listen:\n  tls: {cert: c, key: k}\n"
