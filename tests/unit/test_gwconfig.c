@@ -446,6 +446,42 @@ relative_load_resolves_absolute(void **state)
 	assert_null(c);
 }
 
+/*
+ * docs/config.md shows the example as it is in tests/data, and the
+ * built-in configuration as the library makes it.
+ */
+static void
+docs_show_the_example(void **state)
+{
+	static const char open[] = "```yaml\n# palisade serve: a complete "
+				   "configuration";
+	struct pal_gw_defaults d = { "/var/lib/palisade", NULL };
+	char *doc, *full, *start, *end, *builtin;
+	struct pal_err err;
+	size_t len;
+
+	(void)state;
+	doc = read_data("../../../docs/config.md", NULL);
+	assert_int_equal(pal_gw_config_default_yaml(&d, &builtin, &len, &err),
+			 0);
+	start = strstr(builtin, "version: 1\n");
+	assert_non_null(start);
+	assert_non_null(strstr(doc, start));
+	free(builtin);
+	free(doc);
+	doc = read_data("../../../docs/config.md", NULL);
+	full = read_data("full.yaml", NULL);
+	start = strstr(doc, open);
+	assert_non_null(start);
+	start += 8;
+	end = strstr(start, "```\n");
+	assert_non_null(end);
+	*end = '\0';
+	assert_string_equal(start, full);
+	free(doc);
+	free(full);
+}
+
 /* ---------------------------------------------------------------------
  * Defaults.
  */
@@ -1552,6 +1588,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_example_loads),
 		cmocka_unit_test(relative_load_resolves_absolute),
+		cmocka_unit_test(docs_show_the_example),
 		cmocka_unit_test(minimal_has_defaults),
 		cmocka_unit_test(builtin_default),
 		cmocka_unit_test(mistakes_are_refused),
