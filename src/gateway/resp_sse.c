@@ -21,6 +21,8 @@
 #include "body_int.h"
 
 #define EVENT_NAME_MAX 64
+/* How much larger than its input a re-serialized event may be. */
+#define OUT_GROWTH 8
 
 struct pal_gw_sse {
 	const struct pal_gw_output_policy *pol;
@@ -62,8 +64,13 @@ pal_gw_sse_new(struct pal_gw_sse **out, const struct pal_gw_output_policy *pol,
 	s->arg = arg;
 	pal_buf_init(&s->line, s->lim.max_event);
 	pal_buf_init(&s->data, s->lim.max_event);
-	/* The output of one event: its data re-serialized, plus framing. */
-	pal_buf_init(&s->out, 2 * s->lim.max_event + 2 * EVENT_NAME_MAX);
+	/*
+	 * The output of one event: its data re-serialized, plus framing.
+	 * Jansson writes reals with 17 significant digits, so a changed
+	 * event can grow: "1e-7" comes out as "9.9999999999999995e-08".
+	 */
+	pal_buf_init(&s->out,
+		     OUT_GROWTH * s->lim.max_event + 2 * EVENT_NAME_MAX);
 	*out = s;
 	return 0;
 }
