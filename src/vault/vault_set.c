@@ -329,34 +329,6 @@ put_back(const struct change *ch, const char *path, struct pal_err *err)
 		pal_err_wrap(err, err->code, "(the set is left as it was) ");
 }
 
-/* pal_tpc_sets_replace's install: sign, write, log, with serial. */
-static int
-install(void *arg, uint64_t serial, struct pal_tpc_approvers **set,
-	struct pal_err *err)
-{
-	struct change *ch = arg;
-	const struct pal_vault_approvers_change *c = ch->c;
-	struct pal_vault_approvers_changed *o = ch->out;
-	struct pal_buf env;
-	char path[PATH_MAX];
-
-	pal_buf_init(&env, PAL_TPC_APPROVERS_FILE_MAX);
-	int rc = pal_tpc_approvers_build(ch->v->id, serial, c->threshold,
-					 c->approver_names, c->approver_keys,
-					 c->n_approvers, ch->admin, &env, set,
-					 err);
-	if (rc < 0)
-		pal_err_wrap(err, rc, "new approver set: ");
-	snprintf(path, sizeof(path), "%s/" VAULT_APPROVERS, ch->v->dir);
-	if (rc == 0)
-		rc = pal_file_write_atomic(path, env.p, env.len, 0644, err);
-	if (rc == 0 && (rc = audit_change(ch->v, *set, o, err)) < 0)
-		put_back(ch, path, err);
-	ch->installed = rc == 0;
-	pal_buf_free(&env);
-	return rc;
-}
-
 /*
  * The set in place, as the vault would judge it now; when it is refused,
  * why goes into out->before_refused and the replacement goes on.
@@ -383,6 +355,64 @@ set_in_place(struct pal_vault *v, struct pal_vault_approvers_changed *out,
 	return 0;
 }
 
+/*
+ * What is replaced, read under state.db's write lock, so that the entry
+ * names the set that was in place and a failure puts back the file that
+ * was there: the set (or why it was refused) and the file's bytes.
+ */
+static int
+read_in_place(struct change *ch, uint64_t serial, const char *path,
+	      struct pal_err *err)
+{
+	struct pal_vault_approvers_changed *o = ch->out;
+
+	pal_tpc_approvers_free(o->before);
+	o->before = NULL;
+	o->before_refused[0] = '\0';
+	int rc = set_in_place(ch->v, o, err);
+	/* A set written by hand meanwhile, at or past the serial chosen. */
+	if (rc == 0 && o->before != NULL && o->before->serial >= serial)
+		return pal_err_set(err, PAL_ERR_VERIFY, "the set in place "
+				   "changed meanwhile (serial %llu): run "
+				   "again", (unsigned long long)
+				   o->before->serial);
+	if (rc == 0 && pal_file_read(path, PAL_TPC_APPROVERS_FILE_MAX,
+				     &ch->old, &ch->old_len, NULL) < 0)
+		ch->old = NULL;
+	return rc;
+}
+
+/* pal_tpc_sets_replace's install: sign, write, log, with serial. */
+static int
+install(void *arg, uint64_t serial, struct pal_tpc_approvers **set,
+	struct pal_err *err)
+{
+	struct change *ch = arg;
+	const struct pal_vault_approvers_change *c = ch->c;
+	struct pal_vault_approvers_changed *o = ch->out;
+	struct pal_buf env;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" VAULT_APPROVERS, ch->v->dir);
+	int rc = read_in_place(ch, serial, path, err);
+	if (rc < 0)
+		return rc;
+	pal_buf_init(&env, PAL_TPC_APPROVERS_FILE_MAX);
+	rc = pal_tpc_approvers_build(ch->v->id, serial, c->threshold,
+				     c->approver_names, c->approver_keys,
+				     c->n_approvers, ch->admin, &env, set,
+				     err);
+	if (rc < 0)
+		pal_err_wrap(err, rc, "new approver set: ");
+	if (rc == 0)
+		rc = pal_file_write_atomic(path, env.p, env.len, 0644, err);
+	if (rc == 0 && (rc = audit_change(ch->v, *set, o, err)) < 0)
+		put_back(ch, path, err);
+	ch->installed = rc == 0;
+	pal_buf_free(&env);
+	return rc;
+}
+
 void
 pal_vault_approvers_changed_free(struct pal_vault_approvers_changed *c)
 {
@@ -400,7 +430,6 @@ pal_vault_set_approvers(struct pal_vault *v,
 			struct pal_err *err)
 {
 	struct change ch = { .v = v, .c = c, .out = out };
-	char path[PATH_MAX];
 
 	memset(out, 0, sizeof(*out));
 	if (c->admin_key == NULL || c->n_approvers == 0)
@@ -413,17 +442,13 @@ pal_vault_set_approvers(struct pal_vault *v,
 		rc = admin_matches(v, ch.admin, err);
 	if (rc == 0)
 		rc = open_store(v, err);
+	/* A first look for the serial to follow: a valid set not recorded. */
 	if (rc == 0)
 		rc = set_in_place(v, out, err);
-	snprintf(path, sizeof(path), "%s/" VAULT_APPROVERS, v->dir);
-	if (rc == 0 && pal_file_read(path, PAL_TPC_APPROVERS_FILE_MAX,
-				     &ch.old, &ch.old_len, NULL) < 0)
-		ch.old = NULL;
+	uint64_t floor = out->before != NULL ? out->before->serial : 0;
 	if (rc == 0)
-		rc = pal_tpc_sets_replace(v->replay, out->before ?
-					  out->before->serial : 0,
-					  (int64_t)time(NULL), install, &ch,
-					  &out->after, err);
+		rc = pal_tpc_sets_replace(v->replay, floor, (int64_t)time(NULL),
+					  install, &ch, &out->after, err);
 	if (rc < 0 && ch.installed)
 		pal_err_wrap(err, rc, "the new set is in place and logged, "
 			     "but not recorded in " VAULT_STATE " (it will be "

@@ -285,6 +285,23 @@ expect_exit 1 "three needed now: two are not enough" -- "$PALISADE" unseal \
 	--to "$TMP/out7"
 expect_grep "2 of 3 approvals" "$TMP/err" "the new threshold holds"
 
+# Two replacements at once take turns: serials 4 and 5, the later one in
+# force, each logged with the other's set (or the serial 3 one) before it.
+for who in carol dave; do
+	"$PALISADE" keys approvers "$V" --admin-key "$TMP/admin.pem" \
+		--approver "alice=$TMP/alice.pub" --approver "bob=$TMP/bob.pub" \
+		--approver "$who=$TMP/$who.pub" > "$TMP/race.$who" 2>&1 &
+done
+wait
+serials=$(grep -ho "now:    serial [0-9]*" "$TMP/race.carol" "$TMP/race.dave" |
+	sort | tr '\n' ' ')
+[ "$serials" = "now:    serial 4 now:    serial 5 " ] && pass ||
+	fail "two replacements at once: $serials"
+last=$(grep -l "now:    serial 5" "$TMP/race.carol" "$TMP/race.dave")
+expect_exit 0 "the set after the race" -- "$PALISADE" keys approvers "$V" \
+	--show
+expect_grep "  ${last##*.} " "$TMP/out" "the later replacement is in force"
+
 # A vault from before serials: a version 1 approvers.dsse (written here
 # with python3-cryptography, as the old Palisade did) and a state.db
 # without the accepted sets.  It keeps working (serial 0), and once the
