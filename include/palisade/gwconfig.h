@@ -15,9 +15,12 @@
  * resolves no name: addresses are IP literals, and upstreams are on
  * loopback or a Unix socket.
  *
- * Errors are PAL_ERR_POLICY with "file:line:column: key.path: detail"
- * (PAL_ERR_IO for a file that cannot be read, PAL_ERR_LIMIT for a file
- * over PAL_GW_CONFIG_MAX, PAL_ERR_NOMEM).  A loaded configuration is
+ * Errors are PAL_ERR_POLICY with "file:line:column: key.path: detail",
+ * a file it names that fails its check included ("...: listen.tls.cert:
+ * /etc/palisade/tls/server.pem: No such file or directory"); PAL_ERR_IO
+ * when the configuration file itself cannot be read, PAL_ERR_LIMIT when
+ * it is larger than PAL_GW_CONFIG_MAX, PAL_ERR_INVALID for bad
+ * arguments, PAL_ERR_NOMEM.  A loaded configuration is
  * read-only: any number of threads may read it at once; the server swaps
  * whole configurations on reload and frees the old one when no request
  * uses it any more.
