@@ -206,11 +206,12 @@ put_tail(struct pal_buf *out, const char *vault, uint64_t serial,
 }
 
 static int
-check_serial(long long serial, struct pal_err *err)
+check_serial(uint64_t serial, struct pal_err *err)
 {
-	if (serial < 1 || serial > PAL_TPC_SERIAL_MAX)
+	if (serial < 1 || serial > (uint64_t)PAL_TPC_SERIAL_MAX)
 		return pal_err_set(err, PAL_ERR_INVALID,
-				   "serial %lld: 1 to %lld", serial,
+				   "serial %llu: 1 to %lld",
+				   (unsigned long long)serial,
 				   (long long)PAL_TPC_SERIAL_MAX);
 	return 0;
 }
@@ -234,9 +235,7 @@ pal_tpc_approvers_payload_serial(const char *vault, uint64_t serial,
 	struct pal_tpc_approver *a = NULL;
 	int rc = 0;
 
-	if (serial > (uint64_t)PAL_TPC_SERIAL_MAX)
-		return check_serial(PAL_TPC_SERIAL_MAX + 1LL, err);
-	if ((rc = check_serial((long long)serial, err)) < 0)
+	if ((rc = check_serial(serial, err)) < 0)
 		return rc;
 	if (n > PAL_TPC_APPROVERS_MAX)
 		return pal_err_set(err, PAL_ERR_LIMIT, "more than %d approvers",
@@ -419,10 +418,9 @@ parse_payload(const uint8_t *p, size_t len, struct pal_tpc_approvers **out,
 {
 	json_t *j = NULL;
 	struct pal_tpc_approvers *set = NULL;
+	unsigned int dn = 0;
 	int rc = pal_tpc_json_load(p, len, PAL_TPC_APPROVERS_FILE_MAX, WHERE,
 				   &j, err);
-
-	unsigned int dn = 0;
 
 	if (rc == 0 && (set = calloc(1, sizeof(*set))) == NULL)
 		rc = pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
