@@ -25,6 +25,8 @@
 #include "palisade/authz.h"
 #include "palisade/encoding.h"
 #include "palisade/inject.h"
+#include "palisade/lockout.h"
+#include "palisade/ratelimit.h"
 #include "exchange.h"
 #include "gw_int.h"
 
@@ -42,6 +44,43 @@ refuse_head(struct gw_exchange *x, enum gw_counter m, int status,
 	gw_metric_add(metrics(x), m, 1);
 	gw_exchange_fail(x, status, type, message, 1, retry_after);
 	return -1;
+}
+
+static int64_t
+now_ms(void)
+{
+	return gw_now_us() / 1000;
+}
+
+/*
+ * A failed authentication counts against its source, and against the key
+ * when the id exists (so that guessing ids locks nothing real out); a
+ * lock it starts is logged on its own.
+ */
+static void
+count_failure(struct gw_exchange *x, const struct pal_apikey_result *res)
+{
+	struct gw_server *srv = x->c->w->srv;
+	int known = res->status == PAL_APIKEY_WRONG_SECRET ||
+		    res->status == PAL_APIKEY_REVOKED ||
+		    res->status == PAL_APIKEY_EXPIRED;
+	unsigned locked = pal_lockout_failure(srv->lockout,
+					      &x->st->cfg->keys.lockout,
+					      x->c->addr,
+					      known ? res->id : NULL,
+					      now_ms());
+
+	if (locked != 0 && srv->log != NULL)
+		gw_reqlog_submit(srv->log, "serve.lockout", NULL,
+				 json_pack("{s:s, s:s, s:b, s:b}", "src",
+					   x->c->addr_text, "key",
+					   res->id[0] ? res->id : "-",
+					   "source_locked",
+					   (locked & PAL_LOCKOUT_SOURCE_LOCKED)
+						   != 0,
+					   "key_locked",
+					   (locked & PAL_LOCKOUT_KEY_LOCKED)
+						   != 0));
 }
 
 static int
@@ -69,6 +108,7 @@ check_key(struct gw_exchange *x, const struct pal_http_request *req)
 			 res.id[0] ? res.id : "-",
 			 pal_apikey_status_name(res.status));
 		snprintf(x->c->key_id, sizeof(x->c->key_id), "%s", res.id);
+		count_failure(x, &res);
 		return refuse_head(x, GW_M_REFUSED_AUTH, 401,
 				   "authentication_error",
 				   PAL_APIKEY_CLIENT_MESSAGE, 0);
@@ -84,6 +124,58 @@ check_key(struct gw_exchange *x, const struct pal_http_request *req)
 				   "this key's role is not configured", 0);
 	}
 	pal_apikey_limits(res.record, &x->role->limits, &x->lim);
+	return 0;
+}
+
+/* A source locked out after failed authentications, or blocked. */
+static int
+check_source(struct gw_exchange *x)
+{
+	struct gw_server *srv = x->c->w->srv;
+	uint32_t retry = 0;
+
+	if (pal_lockout_source_locked(srv->lockout, &x->st->cfg->keys.lockout,
+				      x->c->addr, now_ms(), &retry)) {
+		gw_reason(x, "source locked out after failed "
+			  "authentications");
+		return refuse_head(x, GW_M_REFUSED_LOCKOUT, 429,
+				   "rate_limit_error",
+				   "too many failed authentications", retry);
+	}
+	if (gw_blocks_check(srv->blocks, NULL, x->c->addr)) {
+		gw_reason(x, "source network blocked");
+		return refuse_head(x, GW_M_REFUSED_BLOCKED, 403,
+				   "permission_error", "access blocked", 0);
+	}
+	return 0;
+}
+
+/*
+ * The key: blocked, or over its request budget.  A key locked out by
+ * failed attempts is not refused here: its id is public, so refusing the
+ * right secret would let anyone lock its owner out; the attempts are
+ * logged (count_failure) and their sources locked out (check_source).
+ */
+static int
+check_standing(struct gw_exchange *x)
+{
+	struct gw_server *srv = x->c->w->srv;
+	struct pal_ratelimit_verdict v;
+	const char *id = x->key->id;
+
+	if (gw_blocks_check(srv->blocks, id, NULL)) {
+		gw_reason(x, "key blocked");
+		return refuse_head(x, GW_M_REFUSED_BLOCKED, 403,
+				   "permission_error", "access blocked", 0);
+	}
+	if (pal_ratelimit_admit(srv->limits, id, strlen(id), &x->lim,
+				now_ms(), &v) < 0 || !v.allowed) {
+		gw_reason(x, "rate limit");
+		return refuse_head(x, GW_M_RATE_LIMITED, 429,
+				   "rate_limit_error", "rate limit reached",
+				   v.allowed ? 1 : v.retry_after);
+	}
+	x->charged = 1;
 	return 0;
 }
 
@@ -104,7 +196,8 @@ gw_checks_head(struct gw_exchange *x, const struct pal_http_request *req)
 	if (x->kind < 0)
 		return refuse_head(x, GW_M_REFUSED_HTTP, 404,
 				   "invalid_request_error", "no such route", 0);
-	if (check_key(x, req) < 0)
+	if (check_source(x) < 0 || check_key(x, req) < 0 ||
+	    check_standing(x) < 0)
 		return -1;
 	if (x->kind == PAL_GW_MODELS ? x->framing != PAL_HTTP_BODY_NONE
 				     : x->framing == PAL_HTTP_BODY_NONE)
@@ -409,5 +502,9 @@ gw_checks_after(struct gw_exchange *x)
 
 	count_status(x);
 	gw_metric_latency(metrics(x), (uint64_t)us);
+	if (x->charged && x->usage.present)
+		pal_ratelimit_charge(x->c->w->srv->limits, x->key->id,
+				     strlen(x->key->id), &x->lim,
+				     x->usage.total_tokens, now_ms());
 	record(x, us);
 }

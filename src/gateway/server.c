@@ -314,8 +314,18 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	snap = pal_apikey_view_refresh(&v, g->core.keys);
 	if (g->store != NULL && snap != NULL &&
 	    pal_apikey_store_changed(g->store, snap, &changed, &e) == 0 &&
-	    changed && pal_apikey_snapshot_load(g->store, &fresh, &e) == 0)
-		pal_apikey_current_set(g->core.keys, fresh);
+	    changed) {
+		if (pal_apikey_snapshot_load(g->store, &fresh, &e) == 0) {
+			pal_apikey_current_set(g->core.keys, fresh);
+		} else {
+			/* The keys in force stay, revoked ones included. */
+			fprintf(stderr, "palisade serve: key store changed "
+				"but cannot be read: %s\n", e.msg);
+			log_event(&g->core, "serve.keys",
+				  json_pack("{s:b, s:s}", "ok", 0, "error",
+					    e.msg));
+		}
+	}
 	pal_apikey_view_release(&v);
 }
 

@@ -52,13 +52,17 @@ round_trip(const struct pal_tpc_approvers *set, struct pal_signer *s)
 	}
 	pal_buf_init(&b, 1 << 20);
 	pal_buf_init(&env, 1 << 20);
-	if (pal_tpc_approvers_payload(set->vault, set->threshold, names, keys,
-				      set->n, &b, NULL) != 0 ||
+	/* A version 1 set (serial 0) is rewritten as the first serial. */
+	uint64_t serial = set->serial ? set->serial : 1;
+
+	if (pal_tpc_approvers_payload_serial(set->vault, serial,
+					     set->threshold, names, keys,
+					     set->n, &b, NULL) != 0 ||
 	    pal_tpc_approvers_sign(b.p, b.len, s, &env, NULL) != 0 ||
 	    pal_tpc_approvers_parse(env.p, env.len, admin, &again, NULL) != 0)
 		abort();
 	if (again->n != set->n || again->threshold != set->threshold ||
-	    strcmp(again->vault, set->vault) != 0)
+	    again->serial != serial || strcmp(again->vault, set->vault) != 0)
 		abort();
 	for (size_t i = 0; i < set->n; i++)
 		if (strcmp(again->a[i].name, set->a[i].name) != 0 ||
