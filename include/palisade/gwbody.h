@@ -31,9 +31,9 @@
 #include "palisade/gwpolicy.h"
 
 /* Built-in caps where a policy field is 0 (docs/gateway-bodies.md). */
-#define PAL_GW_BODY_DEPTH_DEFAULT	32	/* body_policy.max_depth == 0 */
+#define PAL_GW_BODY_DEPTH_DEFAULT 32	/* body_policy.max_depth == 0 */
 #define PAL_GW_BODY_N_MAX	128	/* n and best_of when max_n == 0 */
-#define PAL_GW_BODY_NAME_MAX		256	/* model, name, user, ids (bytes) */
+#define PAL_GW_BODY_NAME_MAX	256	/* model, name, user, ids (bytes) */
 #define PAL_GW_BODY_STOP_MAX	1024	/* one stop sequence (bytes) */
 
 /* Who wrote a piece of prompt text. */

@@ -4,11 +4,12 @@
  * over the known fields (body_fields.c, body_text.c), the checks across
  * fields, and the rewritten body when the gateway changed something.
  *
- * The body is the client's, untrusted.  Jansson refuses invalid UTF-8,
- * lone surrogates, NUL in strings (JSON_ALLOW_NUL is not given), numbers
- * out of range and trailing bytes; JSON_REJECT_DUPLICATES refuses a key
- * given twice at any depth, which backends would resolve differently
- * (the last one wins in Python and pydantic).
+ * The body is the client's, untrusted.  The reader (body_json.c, what
+ * json_loadb accepts with JSON_REJECT_DUPLICATES) refuses invalid UTF-8,
+ * lone surrogates, NUL in strings, numbers out of range, trailing bytes
+ * and nesting beyond the policy, and a key given twice at any depth,
+ * which backends would resolve differently (the last one wins in Python
+ * and pydantic).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +81,6 @@ static int
 precheck(const uint8_t *body, size_t len, const struct pal_gw_body_policy *pol,
 	 int *status, struct pal_err *err)
 {
-	uint32_t depth = pol->max_depth ? pol->max_depth : PAL_GW_BODY_DEPTH_DEFAULT;
-	size_t at;
-
 	if (len == 0)
 		return refuse_body(status, 400, err, PAL_ERR_FORMAT,
 				   "empty; a JSON object is required");
@@ -95,32 +93,20 @@ precheck(const uint8_t *body, size_t len, const struct pal_gw_body_policy *pol,
 	if (len >= 3 && body[0] == 0xef && body[1] == 0xbb && body[2] == 0xbf)
 		return refuse_body(status, 400, err, PAL_ERR_FORMAT,
 				   "starts with a byte order mark");
-	if ((at = gw_depth_exceeded(body, len, depth)) != 0) {
-		*status = 400;
-		return pal_err_set(err, PAL_ERR_LIMIT,
-				   "body: nested deeper than %u at byte %zu",
-				   depth, at - 1);
-	}
 	return 0;
 }
 
 static int
-parse(struct pal_gw_body *b, const uint8_t *body, size_t len, int *status,
-      struct pal_err *err)
+parse(struct pal_gw_body *b, const uint8_t *body, size_t len,
+      const struct pal_gw_body_policy *pol, int *status, struct pal_err *err)
 {
-	char msg[256];
-	json_error_t je;
+	uint32_t depth = pol->max_depth ? pol->max_depth :
+	    PAL_GW_BODY_DEPTH_DEFAULT;
+	int r;
 
-	b->doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES,
-			    &je);
-	if (b->doc == NULL) {
-		if (json_error_code(&je) == json_error_out_of_memory) {
-			*status = 500;
-			return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-		}
-		gw_json_error(&je, msg, sizeof(msg));
-		*status = 400;
-		return pal_err_set(err, PAL_ERR_FORMAT, "body: %s", msg);
+	if ((r = gw_json_load(body, len, depth, 0, &b->doc, err)) != 0) {
+		*status = r == PAL_ERR_NOMEM ? 500 : 400;
+		return pal_err_wrap(err, r, "body: ");
 	}
 	if (!json_is_object(b->doc)) {
 		*status = 400;
@@ -168,8 +154,7 @@ required(struct gw_walk *w, json_t *doc)
 
 		v = json_object_get(doc, names[i]);
 		if (v == NULL || json_is_null(v))
-			return gw_refuse(w, 400, PAL_ERR_FORMAT, &p,
-					 "is required");
+			return gw_bad(w, &p, "is required");
 	}
 	return 0;
 }
@@ -202,13 +187,12 @@ across(struct gw_walk *w, json_t *doc, unsigned flags)
 	if ((r = required(w, doc)) < 0)
 		return r;
 	if (w->have_mt && w->have_mct && w->mt != w->mct)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, &mct,
-				 "differs from max_tokens; send one of them");
+		return gw_bad(w, &mct,
+			      "differs from max_tokens; send one of them");
 	w->info->max_tokens = (uint32_t)(w->have_mct ? w->mct :
 					 w->have_mt ? w->mt : 0);
 	if (w->stream_options != NULL && !w->info->stream)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, &so,
-				 "only with \"stream\": true");
+		return gw_bad(w, &so, "only with \"stream\": true");
 	/* top_logprobs without logprobs would only make the upstream fail. */
 	if (w->logprobs_stripped && json_object_get(doc, "top_logprobs")) {
 		json_object_del(doc, "top_logprobs");
@@ -241,7 +225,7 @@ pal_gw_body_check(struct pal_gw_body *b, enum pal_gw_route_kind kind,
 		return len == 0 ? 0 : refuse_body(status, 400, err,
 		    PAL_ERR_FORMAT, "this route takes no body");
 	if ((r = precheck(body, len, pol, status, err)) < 0 ||
-	    (r = parse(b, body, len, status, err)) < 0)
+	    (r = parse(b, body, len, pol, status, err)) < 0)
 		goto fail;
 	memset(&w, 0, sizeof(w));
 	w.pol = pol;
@@ -252,7 +236,8 @@ pal_gw_body_check(struct pal_gw_body *b, enum pal_gw_route_kind kind,
 	w.status = status;
 	w.err = err;
 	b->info.n = 1;
-	if ((r = walk_top(&w, b->doc)) < 0 || (r = across(&w, b->doc, flags)) < 0)
+	if ((r = walk_top(&w, b->doc)) < 0 ||
+	    (r = across(&w, b->doc, flags)) < 0)
 		goto fail;
 	b->info.spans = b->spans;
 	b->info.rewritten = w.modified;

@@ -41,8 +41,8 @@ get_int(struct gw_walk *w, json_t *v, const struct gw_path *p, json_int_t lo,
 	json_int_t x = 0;
 
 	if (!json_is_integer(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "must be an integer (no fraction, no exponent)");
+		return gw_bad(w, p,
+			      "must be an integer (no fraction, no exponent)");
 	x = json_integer_value(v);
 	if (x < lo || x > hi)
 		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
@@ -59,7 +59,7 @@ get_num(struct gw_walk *w, json_t *v, const struct gw_path *p, double lo,
 	double x;
 
 	if (!json_is_number(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be a number");
+		return gw_bad(w, p, "must be a number");
 	x = json_number_value(v);
 	if (!(x >= lo && x <= hi))
 		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
@@ -71,8 +71,7 @@ static int
 get_bool(struct gw_walk *w, json_t *v, const struct gw_path *p, int *out)
 {
 	if (!json_is_boolean(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "must be true or false");
+		return gw_bad(w, p, "must be true or false");
 	*out = json_is_true(v);
 	return 0;
 }
@@ -85,12 +84,12 @@ get_enum(struct gw_walk *w, json_t *v, const struct gw_path *p,
 	size_t i;
 
 	if (!json_is_string(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be a string");
+		return gw_bad(w, p, "must be a string");
 	s = json_string_value(v);
 	for (i = 0; names[i] != NULL; i++)
 		if (strcmp(s, names[i]) == 0)
 			return (int)i;
-	return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "unknown value");
+	return gw_bad(w, p, "unknown value");
 }
 
 /* Output minimization: what the policy says about a widening field. */
@@ -106,8 +105,8 @@ minimize(struct gw_walk *w, enum pal_gw_action a, unsigned bit,
 			w->logprobs_stripped = 1;
 		return GW_DROP;
 	}
-	return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-			 "not accepted by this gateway (output minimization)");
+	return gw_bad(w, p,
+		      "not accepted by this gateway (output minimization)");
 }
 
 int
@@ -119,7 +118,7 @@ gw_unknown(struct gw_walk *w, const struct gw_path *p)
 		w->info->stripped |= PAL_GW_STRIPPED_UNKNOWN;
 		return GW_DROP;
 	}
-	return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "unknown field");
+	return gw_bad(w, p, "unknown field");
 }
 
 static int
@@ -131,7 +130,7 @@ f_model(struct gw_walk *w, json_t *v, const struct gw_path *p)
 			   &w->info->model_len)) < 0)
 		return r;
 	if (w->info->model_len == 0)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must not be empty");
+		return gw_bad(w, p, "must not be empty");
 	return GW_KEEP;
 }
 
@@ -144,25 +143,29 @@ f_messages(struct gw_walk *w, json_t *v, const struct gw_path *p)
 static int
 f_prompt(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	return json_is_null(v) ? GW_KEEP : gw_prompt(w, v, p, PAL_GW_TEXT_PROMPT);
+	return json_is_null(v) ? GW_KEEP :
+	    gw_prompt(w, v, p, PAL_GW_TEXT_PROMPT);
 }
 
 static int
 f_suffix(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	return json_is_null(v) ? GW_KEEP : gw_prompt(w, v, p, PAL_GW_TEXT_SUFFIX);
+	return json_is_null(v) ? GW_KEEP :
+	    gw_prompt(w, v, p, PAL_GW_TEXT_SUFFIX);
 }
 
 static int
 f_input(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	return json_is_null(v) ? GW_KEEP : gw_prompt(w, v, p, PAL_GW_TEXT_INPUT);
+	return json_is_null(v) ? GW_KEEP :
+	    gw_prompt(w, v, p, PAL_GW_TEXT_INPUT);
 }
 
 static int
 tokens(struct gw_walk *w, json_t *v, const struct gw_path *p, json_int_t *out)
 {
-	json_int_t hi = w->pol->max_tokens ? w->pol->max_tokens : TOKENS_HARD_MAX;
+	json_int_t hi = w->pol->max_tokens ? w->pol->max_tokens :
+	    TOKENS_HARD_MAX;
 
 	if (json_is_integer(v) && json_integer_value(v) > hi)
 		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
@@ -221,8 +224,7 @@ f_seed(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
 	if (json_is_null(v) || json_is_integer(v))
 		return GW_KEEP;
-	return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-			 "must be an integer (no fraction, no exponent)");
+	return gw_bad(w, p, "must be an integer (no fraction, no exponent)");
 }
 
 static int
@@ -245,8 +247,7 @@ f_stop(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if (json_is_string(v))
 		return gw_string(w, v, p, PAL_GW_BODY_STOP_MAX, NULL, NULL);
 	if (!json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "must be a string or an array of strings");
+		return gw_bad(w, p, "must be a string or an array of strings");
 	if (w->pol->max_stop != 0 && json_array_size(v) > w->pol->max_stop)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
 				 "more than %u entries", w->pol->max_stop);
@@ -279,7 +280,7 @@ f_stream_options(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if (json_is_null(v))
 		return GW_KEEP;
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	json_object_foreach_safe(v, tmp, key, e) {
 		struct gw_path kp = { p, key, 0 };
 
@@ -380,8 +381,7 @@ logit_bias_entries(struct gw_walk *w, json_t *v, const struct gw_path *p)
 
 		if (pal_decimal_parse(key, strlen(key), &id) != 0 ||
 		    id > TOKENS_HARD_MAX)
-			return gw_refuse(w, 400, PAL_ERR_FORMAT, &kp,
-					 "key must be a token id");
+			return gw_bad(w, &kp, "key must be a token id");
 		if ((r = get_num(w, e, &kp, -100.0, 100.0)) < 0)
 			return r;
 	}
@@ -396,7 +396,7 @@ f_logit_bias(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if (json_is_null(v))
 		return GW_KEEP;
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	if (json_object_size(v) == 0)
 		return GW_KEEP;
 	r = minimize(w, w->pol->logit_bias, PAL_GW_STRIPPED_LOGIT_BIAS, p);
@@ -414,7 +414,9 @@ f_echo(struct gw_walk *w, json_t *v, const struct gw_path *p)
 		return GW_KEEP;
 	if ((r = get_bool(w, v, p, &on)) < 0)
 		return r;
-	return on ? minimize(w, w->pol->echo, PAL_GW_STRIPPED_ECHO, p) : GW_KEEP;
+	if (!on)
+		return GW_KEEP;
+	return minimize(w, w->pol->echo, PAL_GW_STRIPPED_ECHO, p);
 }
 
 /* n and best_of: above 1 per the n_many policy, then under max_n. */
@@ -475,8 +477,7 @@ fn_name(struct gw_walk *w, json_t *v, const struct gw_path *p)
 		      s[i] == '-'))
 			break;
 	if (n == 0 || i != n)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "must be 1 to 64 of A-Z a-z 0-9 _ -");
+		return gw_bad(w, p, "must be 1 to 64 of A-Z a-z 0-9 _ -");
 	return 0;
 }
 
@@ -494,7 +495,7 @@ walk_object(struct gw_walk *w, json_t *obj, const struct gw_path *p,
 	int r;
 
 	if (!json_is_object(obj))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	json_object_foreach_safe(obj, tmp, key, v) {
 		struct gw_path kp = { p, key, 0 };
 
@@ -516,11 +517,9 @@ require_type_function(struct gw_walk *w, json_t *obj, const struct gw_path *p)
 
 	if (t == NULL || !json_is_string(t) ||
 	    strcmp(json_string_value(t), "function") != 0)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, &tp,
-				 "must be \"function\"");
+		return gw_bad(w, &tp, "must be \"function\"");
 	if (json_object_get(obj, "function") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"function\" is required");
+		return gw_bad(w, p, "\"function\" is required");
 	return 0;
 }
 
@@ -536,7 +535,7 @@ tool_function_key(struct gw_walk *w, const char *key, json_t *v,
 		return gw_string(w, v, p, 0, NULL, NULL);
 	if (strcmp(key, "parameters") == 0)
 		return json_is_object(v) ? GW_KEEP :
-		    gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		    gw_bad(w, p, "must be an object");
 	if (strcmp(key, "strict") == 0)
 		return json_is_null(v) ? GW_KEEP : get_bool(w, v, p, &on);
 	return gw_unknown(w, p);
@@ -553,8 +552,7 @@ tool_key(struct gw_walk *w, const char *key, json_t *v, const struct gw_path *p)
 		if ((r = walk_object(w, v, p, tool_function_key)) < 0)
 			return r;
 		if (json_object_get(v, "name") == NULL)
-			return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-					 "\"name\" is required");
+			return gw_bad(w, p, "\"name\" is required");
 		return GW_KEEP;
 	}
 	return gw_unknown(w, p);
@@ -570,7 +568,7 @@ f_tools(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if (json_is_null(v))
 		return GW_KEEP;
 	if (!json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an array");
+		return gw_bad(w, p, "must be an array");
 	if (w->pol->max_tools != 0 && json_array_size(v) > w->pol->max_tools)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
 				 "more than %u entries", w->pol->max_tools);
@@ -603,8 +601,7 @@ tool_choice_key(struct gw_walk *w, const char *key, json_t *v,
 		if ((r = walk_object(w, v, p, named_function_key)) < 0)
 			return r;
 		if (json_object_get(v, "name") == NULL)
-			return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-					 "\"name\" is required");
+			return gw_bad(w, p, "\"name\" is required");
 		return GW_KEEP;
 	}
 	return gw_unknown(w, p);
@@ -645,7 +642,7 @@ response_format_key(struct gw_walk *w, const char *key, json_t *v,
 		return (r = get_enum(w, v, p, types)) < 0 ? r : GW_KEEP;
 	if (strcmp(key, "json_schema") == 0)
 		return json_is_object(v) ? GW_KEEP :
-		    gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		    gw_bad(w, p, "must be an object");
 	return gw_unknown(w, p);
 }
 
@@ -659,8 +656,7 @@ f_response_format(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if ((r = walk_object(w, v, p, response_format_key)) < 0)
 		return r;
 	if (json_object_get(v, "type") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"type\" is required");
+		return gw_bad(w, p, "\"type\" is required");
 	return GW_KEEP;
 }
 

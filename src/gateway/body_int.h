@@ -29,11 +29,37 @@ struct gw_path {
 void gw_path_format(const struct gw_path *p, char *out, size_t cap);
 
 /*
- * Checks the nesting of the JSON text p[0..n) without parsing it, so that
- * the parser never recurses deeper than max_depth.  0, or the byte offset
- * + 1 where max_depth was exceeded.
+ * Reads the JSON text p[0..n) into Jansson values (body_json.c): what
+ * json_loadb accepts with JSON_REJECT_DUPLICATES (| JSON_ALLOW_NUL when
+ * allow_nul), except a raw NUL byte after a number or literal, refusing
+ * nesting deeper than max_depth (at most 1024) with PAL_ERR_LIMIT.  0 and
+ * *out (caller decrefs), or PAL_ERR_FORMAT, PAL_ERR_LIMIT, PAL_ERR_NOMEM
+ * with "invalid JSON at byte N: why" in err.
  */
-size_t gw_depth_exceeded(const uint8_t *p, size_t n, uint32_t max_depth);
+int gw_json_load(const uint8_t *p, size_t n, uint32_t max_depth, int allow_nul,
+		 json_t **out, struct pal_err *err);
+
+/*
+ * Eight bytes at a time (SWAR): whether any byte of x is below n (n at
+ * most 128), or equal to c.  Exact as booleans; they let the scanners of
+ * long prompt text skip the bytes that need no attention.
+ */
+#define GW_ONES		0x0101010101010101ull
+#define GW_HIGHS	0x8080808080808080ull
+
+static inline uint64_t
+gw_has_less(uint64_t x, unsigned n)
+{
+	return (x - GW_ONES * n) & ~x & GW_HIGHS;
+}
+
+static inline uint64_t
+gw_has_byte(uint64_t x, unsigned c)
+{
+	uint64_t y = x ^ (GW_ONES * c);
+
+	return (y - GW_ONES) & ~y & GW_HIGHS;
+}
 
 /*
  * Offset of the first control character of the valid UTF-8 text s[0..n)
@@ -41,9 +67,6 @@ size_t gw_depth_exceeded(const uint8_t *p, size_t n, uint32_t max_depth);
  * there is none.
  */
 size_t gw_text_control(const char *s, size_t n, uint32_t *cp);
-
-/* A Jansson error as a one-line message without the echoed input. */
-void gw_json_error(const json_error_t *je, char *out, size_t cap);
 
 /* The state of one request check. */
 struct gw_walk {
@@ -73,6 +96,9 @@ struct gw_walk {
 int gw_refuse(struct gw_walk *w, int status, int code,
 	      const struct gw_path *p, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* A 400 with a fixed detail: gw_refuse(w, 400, PAL_ERR_FORMAT, ...). */
+int gw_bad(struct gw_walk *w, const struct gw_path *p, const char *what);
 
 /* Out of memory while checking (500). */
 int gw_nomem(struct gw_walk *w);

@@ -81,11 +81,9 @@ get_type(struct gw_walk *w, json_t *part, const struct gw_path *p,
 	struct gw_path tp = { p, "type", 0 };
 
 	if (t == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"type\" is required");
+		return gw_bad(w, p, "\"type\" is required");
 	if (!json_is_string(t))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, &tp,
-				 "must be a string");
+		return gw_bad(w, &tp, "must be a string");
 	*type = json_string_value(t);
 	return 0;
 }
@@ -102,7 +100,7 @@ part(struct gw_walk *w, json_t *v, const struct gw_path *p,
 	int r;
 
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	if ((r = get_type(w, v, p, &type)) < 0)
 		return r;
 	if (strcmp(type, "text") == 0)
@@ -111,8 +109,7 @@ part(struct gw_walk *w, json_t *v, const struct gw_path *p,
 		 m->role == PAL_GW_TEXT_ASSISTANT)
 		want = "refusal";
 	else
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "only text parts are accepted");
+		return gw_bad(w, p, "only text parts are accepted");
 	if (json_object_get(v, want) == NULL)
 		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
 				 "\"%s\" is required", want);
@@ -148,8 +145,8 @@ content(struct gw_walk *w, json_t *v, const struct gw_path *p,
 	if (json_is_string(v))
 		return text(w, v, p, m->role, m->index);
 	if (!json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "must be a string or an array of text parts");
+		return gw_bad(w, p,
+			      "must be a string or an array of text parts");
 	json_array_foreach(v, i, e) {
 		struct gw_path ep = { p, NULL, i };
 
@@ -168,12 +165,13 @@ tool_call_function(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	int r;
 
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	json_object_foreach_safe(v, tmp, key, e) {
 		struct gw_path kp = { p, key, 0 };
 
 		if (strcmp(key, "name") == 0)
-			r = gw_string(w, e, &kp, PAL_GW_BODY_NAME_MAX, NULL, NULL);
+			r = gw_string(w, e, &kp, PAL_GW_BODY_NAME_MAX, NULL,
+				      NULL);
 		else if (strcmp(key, "arguments") == 0)
 			r = gw_string(w, e, &kp, 0, NULL, NULL);
 		else
@@ -187,8 +185,7 @@ tool_call_function(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	}
 	if (json_object_get(v, "name") == NULL ||
 	    json_object_get(v, "arguments") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"name\" and \"arguments\" are required");
+		return gw_bad(w, p, "\"name\" and \"arguments\" are required");
 	return GW_KEEP;
 }
 
@@ -201,17 +198,17 @@ tool_call(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	int r;
 
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	json_object_foreach_safe(v, tmp, key, e) {
 		struct gw_path kp = { p, key, 0 };
 
 		if (strcmp(key, "id") == 0)
-			r = gw_string(w, e, &kp, PAL_GW_BODY_NAME_MAX, NULL, NULL);
+			r = gw_string(w, e, &kp, PAL_GW_BODY_NAME_MAX, NULL,
+				      NULL);
 		else if (strcmp(key, "type") == 0)
 			r = (json_is_string(e) &&
 			     strcmp(json_string_value(e), "function") == 0) ?
-			    GW_KEEP : gw_refuse(w, 400, PAL_ERR_FORMAT, &kp,
-						"must be \"function\"");
+			    GW_KEEP : gw_bad(w, &kp, "must be \"function\"");
 		else if (strcmp(key, "function") == 0)
 			r = tool_call_function(w, e, &kp);
 		else
@@ -224,8 +221,7 @@ tool_call(struct gw_walk *w, json_t *v, const struct gw_path *p)
 		}
 	}
 	if (json_object_get(v, "function") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"function\" is required");
+		return gw_bad(w, p, "\"function\" is required");
 	return GW_KEEP;
 }
 
@@ -239,7 +235,7 @@ tool_calls(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	if (json_is_null(v))
 		return GW_KEEP;
 	if (!json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an array");
+		return gw_bad(w, p, "must be an array");
 	if (json_array_size(v) > TOOL_CALLS_MAX)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
 				 "more than %u entries", TOOL_CALLS_MAX);
@@ -282,16 +278,15 @@ message_role(struct gw_walk *w, json_t *v, const struct gw_path *p, int *role)
 	size_t i;
 
 	if (r == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"role\" is required");
+		return gw_bad(w, p, "\"role\" is required");
 	if (json_is_string(r))
 		for (i = 0; i <= PAL_GW_TEXT_TOOL; i++)
 			if (strcmp(json_string_value(r), role_names[i]) == 0) {
 				*role = (int)i;
 				return 0;
 			}
-	return gw_refuse(w, 400, PAL_ERR_FORMAT, &rp,
-			 "must be system, developer, user, assistant or tool");
+	return gw_bad(w, &rp,
+		      "must be system, developer, user, assistant or tool");
 }
 
 static int
@@ -304,7 +299,7 @@ message(struct gw_walk *w, json_t *v, const struct gw_path *p, size_t index)
 	int r;
 
 	if (!json_is_object(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an object");
+		return gw_bad(w, p, "must be an object");
 	if ((r = message_role(w, v, p, &m.role)) < 0)
 		return r;
 	json_object_foreach_safe(v, tmp, key, e) {
@@ -319,12 +314,10 @@ message(struct gw_walk *w, json_t *v, const struct gw_path *p, size_t index)
 	}
 	if (m.role != PAL_GW_TEXT_ASSISTANT &&
 	    json_object_get(v, "content") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"content\" is required");
+		return gw_bad(w, p, "\"content\" is required");
 	if (m.role == PAL_GW_TEXT_TOOL &&
 	    json_object_get(v, "tool_call_id") == NULL)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 "\"tool_call_id\" is required");
+		return gw_bad(w, p, "\"tool_call_id\" is required");
 	return GW_KEEP;
 }
 
@@ -336,10 +329,10 @@ gw_messages(struct gw_walk *w, json_t *v, const struct gw_path *p)
 	int r;
 
 	if (!json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be an array");
+		return gw_bad(w, p, "must be an array");
 	n = json_array_size(v);
 	if (n == 0)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must not be empty");
+		return gw_bad(w, p, "must not be empty");
 	if (w->pol->max_messages != 0 && n > w->pol->max_messages)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
 				 "more than %u entries", w->pol->max_messages);
@@ -363,12 +356,12 @@ gw_prompt(struct gw_walk *w, json_t *v, const struct gw_path *p,
 	if (json_is_string(v))
 		return text(w, v, p, (int)role, 0);
 	if (role == PAL_GW_TEXT_SUFFIX || !json_is_array(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p,
-				 role == PAL_GW_TEXT_SUFFIX ? "must be a string" :
-				 "must be a string or an array of strings");
+		return gw_bad(w, p, role == PAL_GW_TEXT_SUFFIX ?
+			      "must be a string" :
+			      "must be a string or an array of strings");
 	n = json_array_size(v);
 	if (n == 0)
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must not be empty");
+		return gw_bad(w, p, "must not be empty");
 	if (w->pol->max_messages != 0 && n > w->pol->max_messages)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
 				 "more than %u entries", w->pol->max_messages);

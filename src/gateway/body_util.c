@@ -1,7 +1,6 @@
 /*
  * body_util.c - small pieces of the request checker and response filter:
- * field paths for messages, the nesting pre-scan, the control-character
- * scan, and refusals.
+ * field paths for messages, the control-character scan, and refusals.
  *
  * Everything here reads untrusted bytes (request and response bodies,
  * the client's own key names) and writes only bounded buffers.
@@ -59,7 +58,8 @@ gw_path_format(const struct gw_path *p, char *out, size_t cap)
 				out[at++] = '.';
 			at = put_key(out, cap, at, frames[i]->key);
 		} else {
-			k = snprintf(out + at, cap - at, "[%zu]", frames[i]->idx);
+			k = snprintf(out + at, cap - at, "[%zu]",
+				     frames[i]->idx);
 			if (k < 0 || (size_t)k >= cap - at)
 				break;
 			at += (size_t)k;
@@ -73,41 +73,26 @@ gw_path_format(const struct gw_path *p, char *out, size_t cap)
 }
 
 size_t
-gw_depth_exceeded(const uint8_t *p, size_t n, uint32_t max_depth)
-{
-	uint32_t depth = 0;
-	int in_str = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint8_t c = p[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max_depth)
-				return i + 1;
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		}
-	}
-	return 0;
-}
-
-size_t
 gw_text_control(const char *s, size_t n, uint32_t *cp)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		unsigned char c = u[i];
+		unsigned char c;
+		uint64_t w;
 
+		/* Most text has none of C0, DEL or 0xC2 (C1's lead byte). */
+		while (n - i >= 8) {
+			memcpy(&w, u + i, 8);
+			if (gw_has_less(w, 0x20) | gw_has_byte(w, 0x7f) |
+			    gw_has_byte(w, 0xc2))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = u[i];
 		if (c >= 0x20 && c != 0x7f && c != 0xc2)
 			continue;
 		if (c == '\t' || c == '\n' || c == '\r')
@@ -126,25 +111,6 @@ gw_text_control(const char *s, size_t n, uint32_t *cp)
 	return n;
 }
 
-void
-gw_json_error(const json_error_t *je, char *out, size_t cap)
-{
-	char text[sizeof(je->text)];
-	char *near;
-	size_t i;
-
-	memcpy(text, je->text, sizeof(text));
-	text[sizeof(text) - 1] = '\0';
-	/* Jansson quotes the input after " near "; the position suffices. */
-	if ((near = strstr(text, " near ")) != NULL)
-		*near = '\0';
-	/* Jansson also quotes bytes it could not decode: keep it printable. */
-	for (i = 0; text[i] != '\0'; i++)
-		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
-			text[i] = '?';
-	snprintf(out, cap, "invalid JSON at byte %d: %s", je->position, text);
-}
-
 int
 gw_refuse(struct gw_walk *w, int status, int code, const struct gw_path *p,
 	  const char *fmt, ...)
@@ -158,6 +124,12 @@ gw_refuse(struct gw_walk *w, int status, int code, const struct gw_path *p,
 	va_end(ap);
 	*w->status = status;
 	return pal_err_set(w->err, code, "%s: %s", where, what);
+}
+
+int
+gw_bad(struct gw_walk *w, const struct gw_path *p, const char *what)
+{
+	return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "%s", what);
 }
 
 int
@@ -175,7 +147,7 @@ gw_string(struct gw_walk *w, json_t *v, const struct gw_path *p, size_t max,
 	size_t n, at;
 
 	if (!json_is_string(v))
-		return gw_refuse(w, 400, PAL_ERR_FORMAT, p, "must be a string");
+		return gw_bad(w, p, "must be a string");
 	n = json_string_length(v);
 	if (max != 0 && n > max)
 		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,

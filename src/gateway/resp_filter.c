@@ -28,24 +28,12 @@ int
 gw_resp_parse(const uint8_t *p, size_t n, const struct pal_gw_resp_limits *lim,
 	      json_t **doc, struct pal_err *err)
 {
-	char msg[256];
-	json_error_t je;
-	size_t at;
 	json_t *d;
+	int r;
 
 	*doc = NULL;
-	if ((at = gw_depth_exceeded(p, n, lim->max_depth)) != 0)
-		return pal_err_set(err, PAL_ERR_LIMIT,
-				   "upstream JSON nested deeper than %u at "
-				   "byte %zu", lim->max_depth, at - 1);
-	d = json_loadb((const char *)p, n,
-		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (d == NULL) {
-		if (json_error_code(&je) == json_error_out_of_memory)
-			return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-		gw_json_error(&je, msg, sizeof(msg));
-		return pal_err_set(err, PAL_ERR_FORMAT, "upstream %s", msg);
-	}
+	if ((r = gw_json_load(p, n, lim->max_depth, 1, &d, err)) != 0)
+		return pal_err_wrap(err, r, "upstream JSON: ");
 	if (!json_is_object(d)) {
 		json_decref(d);
 		return pal_err_set(err, PAL_ERR_FORMAT,

@@ -131,7 +131,8 @@ static int
 send_out(struct pal_gw_sse *s, struct pal_err *err)
 {
 	if (s->emit(s->arg, s->out.p, s->out.len) != 0)
-		return fail(s, err, PAL_ERR_IO, "the client side refused output");
+		return fail(s, err, PAL_ERR_IO,
+			    "the client side refused output");
 	return 0;
 }
 
@@ -162,7 +163,8 @@ dispatch_json(struct pal_gw_sse *s, struct pal_err *err)
 	int changed, drop, r;
 	json_t *doc;
 
-	if ((r = gw_resp_parse(s->data.p, s->data.len, &s->lim, &doc, err)) < 0) {
+	r = gw_resp_parse(s->data.p, s->data.len, &s->lim, &doc, err);
+	if (r < 0) {
 		s->failed = 1;
 		return r;
 	}
@@ -186,7 +188,8 @@ dispatch(struct pal_gw_sse *s, struct pal_err *err)
 		if (s->comments) {
 			pal_buf_reset(&s->out);
 			if (put(s, ":\n\n", 3) != 0)
-				return fail(s, err, PAL_ERR_NOMEM, "out of memory");
+				return fail(s, err, PAL_ERR_NOMEM,
+					    "out of memory");
 			r = send_out(s, err);
 		} else {
 			r = 0;
