@@ -3,7 +3,8 @@
  * (docs/gateway-bodies.md).
  *
  * Request side: a client's JSON body for one route kind is parsed once
- * (Jansson, duplicate keys refused at any depth), walked once against the
+ * (strictly, into Jansson values: what json_loadb accepts with duplicate
+ * keys refused at any depth, and no NUL), walked once against the
  * OpenAI API's known fields (type and range of each), and handed back as
  * facts the rest of the gateway needs (model, stream, max_tokens, the
  * prompt texts as spans) plus, only when the gateway changed something

@@ -532,9 +532,10 @@ tool_function_key(struct gw_walk *w, const char *key, json_t *v,
 	if (strcmp(key, "name") == 0)
 		return fn_name(w, v, p);
 	if (strcmp(key, "description") == 0)
-		return gw_string(w, v, p, 0, NULL, NULL);
+		return json_is_null(v) ? GW_KEEP :
+		    gw_string(w, v, p, 0, NULL, NULL);
 	if (strcmp(key, "parameters") == 0)
-		return json_is_object(v) ? GW_KEEP :
+		return json_is_null(v) || json_is_object(v) ? GW_KEEP :
 		    gw_bad(w, p, "must be an object");
 	if (strcmp(key, "strict") == 0)
 		return json_is_null(v) ? GW_KEEP : get_bool(w, v, p, &on);

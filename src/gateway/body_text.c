@@ -259,7 +259,8 @@ message_key(struct gw_walk *w, const char *key, json_t *v,
 	if (strcmp(key, "content") == 0)
 		return content(w, v, p, m);
 	if (strcmp(key, "name") == 0)
-		return gw_string(w, v, p, PAL_GW_BODY_NAME_MAX, NULL, NULL);
+		return json_is_null(v) ? GW_KEEP :
+		    gw_string(w, v, p, PAL_GW_BODY_NAME_MAX, NULL, NULL);
 	if (strcmp(key, "tool_calls") == 0 && assistant)
 		return tool_calls(w, v, p);
 	if (strcmp(key, "refusal") == 0 && assistant)
