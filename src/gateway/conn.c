@@ -43,6 +43,8 @@ enum {
 
 /* Output above this pauses the upstream until the client reads. */
 #define OUTPUT_HIGH (1u << 20)
+/* Input read ahead while a body is taken in (it is moved out as it comes). */
+#define BODY_WINDOW (64u << 10)
 /* A closing connection gets this long to take its last response. */
 #define LINGER_MS 5000
 
@@ -151,7 +153,8 @@ read_head(struct gw_conn *c)
 		/* The head was taken: now the body, if any. */
 		c->phase = PH_BODY;
 		arm(c, limits(c)->body_timeout_ms);
-		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, BODY_WINDOW);
+		gw_exchange_body(c->x, bufferevent_get_input(c->bev));
 	}
 }
 

@@ -261,6 +261,10 @@ body_complete(struct gw_exchange *x)
 	gw_upstream_send(x, fwd, fwd_len);
 }
 
+/*
+ * The body takers return 1 when more is needed, 0 when the body is
+ * complete, -1 when it was refused (x is gone then).
+ */
 static int
 body_length(struct gw_exchange *x, struct evbuffer *in)
 {
@@ -269,13 +273,15 @@ body_length(struct gw_exchange *x, struct evbuffer *in)
 	size_t take = have < left ? have : (size_t)left;
 
 	if (take > 0) {
-		if (pal_buf_append(&x->body, evbuffer_pullup(in, (ev_ssize_t)take),
+		if (pal_buf_append(&x->body,
+				   evbuffer_pullup(in, (ev_ssize_t)take),
 				   take) < 0) {
 			gw_exchange_refuse(x, 413, "invalid_request_error",
 					   "request body too large");
-			return 0;
+			return -1;
 		}
 		evbuffer_drain(in, take);
+		x->in_bytes += take;
 	}
 	return x->body.len == x->content_length ? 0 : 1;
 }
@@ -300,12 +306,13 @@ body_chunked(struct gw_exchange *x, struct evbuffer *in)
 		     pal_buf_append(&x->body, data, data_len) < 0)) {
 			gw_metric_add(&x->c->w->srv->metrics,
 				      GW_M_REFUSED_HTTP, 1);
-			gw_reason(x, err.msg);
+			gw_reason(x, err.msg[0] ? err.msg
+						: "request body too large");
 			gw_exchange_refuse(x, ref.status ? ref.status : 413,
 					   "invalid_request_error",
 					   ref.reason ? ref.reason
 						      : "request body too large");
-			return 0;
+			return -1;
 		}
 		x->in_bytes += used;
 		evbuffer_drain(in, used);
@@ -316,21 +323,14 @@ body_chunked(struct gw_exchange *x, struct evbuffer *in)
 int
 gw_exchange_body(struct gw_exchange *x, struct evbuffer *in)
 {
-	int more = 0;
+	int rc = 0;
 
-	if (x->framing == PAL_HTTP_BODY_LENGTH) {
-		size_t before = x->body.len;
-		more = body_length(x, in);
-		x->in_bytes += x->body.len - before;
-		if (more < 0 || x->c->x != x)
-			return 0;
-	} else if (x->framing == PAL_HTTP_BODY_CHUNKED) {
-		more = body_chunked(x, in);
-		if (x->c->x != x)
-			return 0;
-	}
-	if (more)
-		return 1;
+	if (x->framing == PAL_HTTP_BODY_LENGTH)
+		rc = body_length(x, in);
+	else if (x->framing == PAL_HTTP_BODY_CHUNKED)
+		rc = body_chunked(x, in);
+	if (rc != 0)
+		return rc > 0 ? 1 : 0;
 	body_complete(x);
 	return 0;
 }
@@ -432,10 +432,12 @@ send_json(struct gw_exchange *x)
 	struct pal_err err = { 0 };
 	char *body = NULL;
 	size_t len = 0;
+	const void *send;
 
-	if (pal_gw_resp_filter_json(x->resp.p ? x->resp.p : (uint8_t *)"", x->resp.len,
-				    &x->st->cfg->output, &x->st->resp,
-				    &x->usage, &body, &len, &err) < 0) {
+	if (pal_gw_resp_filter_json(x->resp.p ? x->resp.p : (uint8_t *)"",
+				    x->resp.len, &x->st->cfg->output,
+				    &x->st->resp, &x->usage, &body, &len,
+				    &err) < 0) {
 		gw_reason(x, err.msg);
 		gw_metric_add(&x->c->w->srv->metrics, GW_M_UPSTREAM_ERRORS, 1);
 		gw_exchange_fail(x, 502, "upstream_error",
@@ -443,9 +445,13 @@ send_json(struct gw_exchange *x)
 				 0, 0);
 		return;
 	}
-	EVP_DigestUpdate(x->resp_md, body, len);
+	/* No filtered copy: nothing was stripped, the bytes go as they are. */
+	send = body != NULL ? (const void *)body : (const void *)x->resp.p;
+	if (body == NULL)
+		len = x->resp.len;
+	EVP_DigestUpdate(x->resp_md, send, len);
 	put_head(out, x->status, "application/json", len, !x->keep_alive, 0);
-	evbuffer_add(out, body, len);
+	evbuffer_add(out, send, len);
 	x->out_bytes += len;
 	free(body);
 	finish(x, !x->keep_alive);

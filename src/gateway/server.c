@@ -97,6 +97,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 					 (STOP_GRACE_MS % 1000) * 1000 };
 		if (w->listener != NULL)
 			evconnlistener_disable(w->listener);
+		/* The loop never ends on its own (worker_run): end it. */
 		event_base_loopexit(w->base, &grace);
 		return;
 	}
@@ -206,7 +207,11 @@ worker_run(void *arg)
 	/* Signals go to the main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	event_base_dispatch(w->base);
+	/*
+	 * A killed worker has no connection and a disabled listener: it must
+	 * keep waiting for its wake event all the same.
+	 */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 

@@ -75,9 +75,11 @@ gw_state_build(struct pal_gw_config *cfg, uint64_t generation,
 	rc = gw_tls_context_cfg(&cfg->listen.tls, &st->tls, e);
 	if (rc == 0 && cfg->admin.enabled)
 		rc = gw_tls_context_cfg(&cfg->admin.tls, &st->admin_tls, e);
-	if (rc == 0 && cfg->injection.rules != NULL)
-		rc = pal_inject_rules_load(cfg->injection.rules, &st->inject,
-					   e);
+	if (rc == 0 && cfg->injection.enabled)
+		rc = cfg->injection.rules != NULL
+			     ? pal_inject_rules_load(cfg->injection.rules,
+						     &st->inject, e)
+			     : pal_inject_rules_default(&st->inject, e);
 	if (rc < 0) {
 		st->cfg = NULL;		/* the caller's still */
 		state_free(st);
