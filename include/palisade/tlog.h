@@ -64,6 +64,15 @@ int pal_log_open(const char *dir, const struct pal_log_signer *signer,
 int pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 		   uint64_t *index, struct pal_err *err);
 
+/*
+ * Appends n entries at once (each as pal_log_append takes it); they are
+ * made durable together and get contiguous indices, the first in *first.
+ * All or none: on failure no entry of the call is acknowledged.
+ */
+int pal_log_append_many(struct pal_log *l, const uint8_t *const *entries,
+			const size_t *lens, size_t n, uint64_t *first,
+			struct pal_err *err);
+
 /* Moves every durable entry into tiles and signs a checkpoint. */
 int pal_log_publish(struct pal_log *l, struct pal_err *err);
 

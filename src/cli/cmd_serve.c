@@ -89,15 +89,22 @@ static int
 load_config(struct serve_args *a, struct pal_gw_config **cfg,
 	    struct pal_err *e)
 {
-	struct pal_gw_defaults d = { a->state, a->upstream };
+	struct pal_gw_defaults d = { NULL, a->upstream };
+	char *abs = NULL;
 	int rc;
 
 	if (a->config != NULL)
 		return pal_gw_config_load(a->config, cfg, e);
 	rc = pal_gw_prepare_state(a->state, e);
+	/* The built-in configuration names its state by absolute path. */
+	if (rc == 0 && (abs = realpath(a->state, NULL)) == NULL)
+		rc = pal_err_set(e, PAL_ERR_IO, "%s: %s", a->state,
+				 strerror(errno));
+	d.state_dir = abs;
 	if (rc == 0)
 		rc = pal_gw_config_default(&d, PAL_GW_CONFIG_CHECK_FILES, cfg,
 					   e);
+	free(abs);
 	return rc;
 }
 
@@ -152,10 +159,16 @@ run(struct serve_args *a)
 	struct pal_err e = { 0 };
 	struct pal_gw_config *cfg = NULL;
 	struct pal_gw_server *g = NULL;
-	struct pal_gw_options o = { a->config, a->state, a->upstream, -1 };
+	struct pal_gw_options o = { a->config, NULL, a->upstream, -1 };
+	char *state = NULL;
 	pid_t keeper = -1;
 	int rc = load_config(a, &cfg, &e), status = 0;
 
+	/* The built-in configuration's state, as load_config resolved it. */
+	if (rc == 0 && a->config == NULL &&
+	    (state = strdup(cfg->base_dir)) == NULL)
+		rc = pal_err_set(&e, PAL_ERR_NOMEM, "out of memory");
+	o.state_dir = state;
 	if (rc == 0)
 		keeper = start_keeper(cfg->log.dir, &o.keeper_fd, &e);
 	pal_gw_config_free(cfg);
@@ -174,6 +187,7 @@ run(struct serve_args *a)
 		close(o.keeper_fd);
 	if (keeper > 0)
 		waitpid(keeper, &status, 0);
+	free(state);
 	if (rc < 0) {
 		fail("", &e);
 		return CLI_ERROR;

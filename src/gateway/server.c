@@ -37,7 +37,7 @@
 #include "exchange.h"
 #include "gw_int.h"
 
-#define LOG_APPENDERS 16
+#define LOG_APPENDERS 2
 #define LOG_QUEUE 65536
 #define STOP_GRACE_MS 2000
 #define TABLE_KEYS 65536

@@ -153,28 +153,27 @@ commit_batch(struct pal_log *l, struct req *batch, uint64_t b, int broken)
 	batch_wake(l, b);	/* no member may be touched after this */
 }
 
-int
-pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
-	       uint64_t *index, struct pal_err *err)
+/*
+ * Queues the n requests v (chained in order) and waits until their batch
+ * is committed: they go into the queue under one lock, so they share a
+ * batch, and they get contiguous indices in their order.
+ */
+static void
+append_reqs(struct pal_log *l, struct req *v, size_t n)
 {
-	struct req r = { 0 };
-	int rc = jentry_make(&r.e, entry, len, err);
-	if (rc < 0)
-		return rc;
+	struct req *first = &v[0], *last = &v[n - 1];
+
+	for (size_t i = 0; i + 1 < n; i++)
+		v[i].next = &v[i + 1];
 	pthread_mutex_lock(&l->mu);
-	if (l->broken) {
-		pthread_mutex_unlock(&l->mu);
-		free(r.e.rec);
-		return pal_err_set(err, PAL_ERR_SYSTEM, "a write to the log "
-				   "failed: reopen it");
-	}
-	r.batch = l->taken;	/* the queue is taken whole, as this batch */
+	for (size_t i = 0; i < n; i++)
+		v[i].batch = l->taken;	/* the queue is taken whole */
 	if (l->tail != NULL)
-		l->tail->next = &r;
+		l->tail->next = first;
 	else
-		l->head = &r;
-	l->tail = &r;
-	if (l->head == &r) {
+		l->head = first;
+	l->tail = last;
+	if (l->head == first) {
 		while (l->committing)
 			pthread_cond_wait(&l->cv, &l->mu);
 		struct req *batch = l->head;
@@ -183,18 +182,71 @@ pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
 		l->taken++;
 		int broken = l->broken;
 		pthread_mutex_unlock(&l->mu);
-		commit_batch(l, batch, r.batch, broken);
+		commit_batch(l, batch, first->batch, broken);
 	} else {
 		pthread_mutex_unlock(&l->mu);
-		batch_wait(l, r.batch);
+		batch_wait(l, first->batch);
 	}
-	if (r.rc < 0) {
-		if (err != NULL)
-			*err = r.err;
-		return r.rc;
-	}
-	*index = r.index;
+}
+
+static int
+refuse_broken(struct pal_log *l, struct pal_err *err)
+{
+	pthread_mutex_lock(&l->mu);
+	int broken = l->broken;
+	pthread_mutex_unlock(&l->mu);
+	if (broken)
+		return pal_err_set(err, PAL_ERR_SYSTEM, "a write to the log "
+				   "failed: reopen it");
 	return 0;
+}
+
+int
+pal_log_append(struct pal_log *l, const uint8_t *entry, size_t len,
+	       uint64_t *index, struct pal_err *err)
+{
+	uint64_t first;
+	size_t lens[1] = { len };
+	const uint8_t *entries[1] = { entry };
+	int rc = pal_log_append_many(l, entries, lens, 1, &first, err);
+
+	if (rc == 0)
+		*index = first;
+	return rc;
+}
+
+int
+pal_log_append_many(struct pal_log *l, const uint8_t *const *entries,
+		    const size_t *lens, size_t n, uint64_t *first,
+		    struct pal_err *err)
+{
+	struct req *v;
+	int rc = 0;
+	size_t made = 0;
+
+	if (n == 0)
+		return pal_err_set(err, PAL_ERR_INVALID, "no entries");
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
+	for (; rc == 0 && made < n; made++)
+		rc = jentry_make(&v[made].e, entries[made], lens[made], err);
+	if (rc == 0)
+		rc = refuse_broken(l, err);
+	if (rc < 0) {
+		for (size_t i = 0; i < made; i++)
+			free(v[i].e.rec);
+		free(v);
+		return rc;
+	}
+	append_reqs(l, v, n);
+	rc = v[0].rc;
+	if (rc < 0 && err != NULL)
+		*err = v[0].err;
+	else
+		*first = v[0].index;
+	free(v);
+	return rc;
 }
 
 /* ---- publication ---- */
