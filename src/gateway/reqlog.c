@@ -77,6 +77,8 @@ fail(struct gw_reqlog *rl, const struct pal_err *err)
 }
 
 #define BATCH_MAX 4096
+#define POLL_NS 1000000L		/* look for records every ms ... */
+#define IDLE_POLLS 1000		/* ... for a second after the last */
 
 /* Builds the entries of the items in list and appends them at once. */
 static void
@@ -119,22 +121,44 @@ append_batch(struct gw_reqlog *rl, struct item *list, size_t n)
  * next one's encoding): takes whatever is queued (up to BATCH_MAX), appends
  * it with one call (one journal write, one fdatasync), and goes back for
  * more; records that arrive meanwhile make the next batch.  Submitters
- * wake it only when it sleeps.
+ * wake it only when it sleeps for good.
  */
 static void *
 appender(void *arg)
 {
 	struct gw_reqlog *rl = arg;
 
+	int idle = 0;
+
 	pthread_mutex_lock(&rl->mu);
 	for (;;) {
 		while (rl->head == NULL && !rl->stop) {
-			rl->sleeping++;
-			pthread_cond_wait(&rl->more, &rl->mu);
-			rl->sleeping--;
+			/*
+			 * While records keep coming, look again every
+			 * millisecond instead of being woken for each one (a
+			 * wake-up per request costs the event loops more than
+			 * the millisecond costs durability); after a quiet
+			 * second, sleep until woken.
+			 */
+			if (idle < IDLE_POLLS) {
+				struct timespec t;
+				clock_gettime(CLOCK_REALTIME, &t);
+				t.tv_nsec += POLL_NS;
+				if (t.tv_nsec >= 1000000000L) {
+					t.tv_sec++;
+					t.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&rl->more, &rl->mu, &t);
+				idle++;
+			} else {
+				rl->sleeping++;
+				pthread_cond_wait(&rl->more, &rl->mu);
+				rl->sleeping--;
+			}
 		}
 		if (rl->head == NULL)
 			break;
+		idle = 0;
 		struct item *list = rl->head, *last = list;
 		size_t n = 1;
 		while (last->next != NULL && n < BATCH_MAX) {

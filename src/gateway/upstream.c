@@ -249,10 +249,20 @@ start_exchange(struct gw_uconn *u)
 	pal_http_parser_reset(&u->hp);
 	u->phase = U_HEAD;
 	set_read_timeout(u, u->x->up);
-	/* The pooled request stays for a possible retry. */
+	/*
+	 * The request stays in u->req for a possible retry; a reference to it
+	 * is written straight to the socket, which nearly always takes it
+	 * whole (what it does not take goes through the bufferevent).  Going
+	 * through the bufferevent every time would cost two epoll_ctl calls a
+	 * request, to watch for writability and to stop.
+	 */
 	if (copy != NULL) {
 		evbuffer_add_buffer_reference(copy, u->req);
-		bufferevent_write_buffer(u->bev, copy);
+		while (evbuffer_get_length(copy) > 0 &&
+		       evbuffer_write(copy, bufferevent_getfd(u->bev)) > 0)
+			;
+		if (evbuffer_get_length(copy) > 0)
+			bufferevent_write_buffer(u->bev, copy);
 		evbuffer_free(copy);
 	}
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
