@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
+#include "palisade/abuse.h"
 #include "palisade/apikey.h"
 #include "palisade/authz.h"
 #include "palisade/encoding.h"
@@ -323,27 +324,41 @@ inject_role(uint8_t role)
 
 #define SCAN_SPANS 64
 
-static int
-check_injection(struct gw_exchange *x, struct pal_gw_body *b)
+/* The prompt texts, as the injection rules and abuse signals read them. */
+static size_t
+prompt_spans(struct pal_gw_body *b, struct pal_inject_span *spans)
 {
 	const struct pal_gw_body_info *info = pal_gw_body_info(b);
-	const struct pal_gw_injection *cfg = &x->st->cfg->injection;
-	struct pal_inject_span spans[SCAN_SPANS];
-	struct pal_inject_result r;
-	struct pal_err err = { 0 };
 	size_t n = 0;
 
-	if (x->st->inject == NULL || info->n_spans == 0)
-		return 0;
 	for (size_t i = 0; i < info->n_spans && n < SCAN_SPANS; i++)
 		spans[n++] = (struct pal_inject_span){
 			inject_role(info->spans[i].role), info->spans[i].p,
 			info->spans[i].len };
-	if ((x->c->w->scratch == NULL
-		     ? pal_inject_scratch_new(x->st->inject, &x->c->w->scratch,
-					      &err)
-		     : pal_inject_scratch_fit(x->c->w->scratch, x->st->inject,
-					      &err)) < 0 ||
+	return n;
+}
+
+static int
+scratch_ready(struct gw_exchange *x, struct pal_err *err)
+{
+	struct gw_worker *w = x->c->w;
+
+	if (w->scratch == NULL)
+		return pal_inject_scratch_new(x->st->inject, &w->scratch, err);
+	return pal_inject_scratch_fit(w->scratch, x->st->inject, err);
+}
+
+static int
+check_injection(struct gw_exchange *x, const struct pal_inject_span *spans,
+		size_t n)
+{
+	const struct pal_gw_injection *cfg = &x->st->cfg->injection;
+	struct pal_inject_result r;
+	struct pal_err err = { 0 };
+
+	if (x->st->inject == NULL || n == 0)
+		return 0;
+	if (scratch_ready(x, &err) < 0 ||
 	    pal_inject_scan(x->st->inject, x->c->w->scratch, spans, n,
 			    (uint64_t)cfg->threshold, &r, &err) < 0) {
 		gw_reason(x, err.msg);
@@ -369,6 +384,49 @@ check_injection(struct gw_exchange *x, struct pal_gw_body *b)
 			   "the request was refused by the prompt policy");
 }
 
+/*
+ * The key's extraction and probing signals.  A signal that fires is
+ * logged and posted to the webhook once per crossing; when the policy
+ * blocks, the key is blocked at once (its open connections cut) and this
+ * request refused.
+ */
+static int
+check_abuse(struct gw_exchange *x, const struct pal_inject_span *spans,
+	    size_t n)
+{
+	struct gw_server *srv = x->c->w->srv;
+	const struct pal_gw_config *cfg = x->st->cfg;
+	struct pal_abuse_verdict v;
+	struct pal_err err = { 0 };
+	struct pal_buf alert;
+
+	if (srv->abuse == NULL ||
+	    pal_abuse_observe(srv->abuse, x->key->id, (int64_t)time(NULL),
+			      spans, n, &v, &err) < 0 || v.fired == 0)
+		return 0;
+	gw_metric_add(metrics(x), GW_M_ABUSE_ALERTS, 1);
+	pal_buf_init(&alert, 1 << 16);
+	if (pal_abuse_alert_json(x->key->id, &v, &alert, &err) == 0) {
+		json_error_t je;
+		json_t *d = json_loadb((const char *)alert.p, alert.len, 0, &je);
+		if (d != NULL && srv->log != NULL)
+			gw_reqlog_submit(srv->log, "serve.alert", NULL, d);
+		else
+			json_decref(d);
+		if (cfg->abuse.webhook != NULL)
+			gw_webhook_post(x->c->w->base, &cfg->abuse_webhook,
+					(const char *)alert.p, alert.len);
+	}
+	pal_buf_free(&alert);
+	if (!v.block)
+		return 0;
+	gw_blocks_key(srv->blocks, x->key->id, 1);
+	gw_server_sweep(srv);
+	gw_reason(x, "abuse signal: key blocked");
+	return refuse_body(x, GW_M_REFUSED_BLOCKED, 403, "permission_error",
+			   "access blocked");
+}
+
 static void
 digest_prompt(struct gw_exchange *x)
 {
@@ -382,7 +440,9 @@ int
 gw_checks_body(struct gw_exchange *x, const uint8_t **fwd, size_t *fwd_len)
 {
 	struct pal_gw_body *b = x->c->w->body;
+	struct pal_inject_span spans[SCAN_SPANS];
 	struct pal_err err = { 0 };
+	size_t n;
 
 	*fwd = NULL;
 	*fwd_len = 0;
@@ -394,7 +454,8 @@ gw_checks_body(struct gw_exchange *x, const uint8_t **fwd, size_t *fwd_len)
 		return -1;
 	if (x->kind == PAL_GW_MODELS)
 		return 0;
-	if (check_injection(x, b) < 0)
+	n = prompt_spans(b, spans);
+	if (check_injection(x, spans, n) < 0 || check_abuse(x, spans, n) < 0)
 		return -1;
 	if (pal_gw_body_output(b, fwd, fwd_len, &err) < 0) {
 		gw_reason(x, err.msg);

@@ -229,7 +229,7 @@ struct gw_server {
 	struct gw_blocks *blocks;
 	struct pal_ratelimit *limits;
 	struct pal_lockout *lockout;
-	struct pal_abuse *abuse;
+	struct pal_abuse_table *abuse;
 	struct gw_worker *workers;
 	unsigned n_workers;
 	atomic_int killed;		/* stop all inbound traffic */
@@ -243,6 +243,10 @@ void gw_server_sweep(struct gw_server *s);
 
 /* Current state with a reference (the caller unrefs). */
 struct gw_state *gw_server_state(struct gw_server *s);
+
+/* POSTs json to the webhook at to, without waiting (webhook.c). */
+void gw_webhook_post(struct event_base *base, const struct pal_gw_endpoint *to,
+		     const char *json, size_t len);
 
 /* ---- the admin listener (admin.c) ---- */
 

@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "palisade/abuse.h"
 #include "palisade/apikey.h"
 #include "palisade/gateway.h"
 #include "palisade/inject.h"
@@ -55,6 +56,9 @@ struct pal_gw_server {
 	struct gw_admin *admin;
 	char fail[PAL_ERR_MSG_MAX];
 };
+
+static int setup_abuse(struct gw_server *s, const struct pal_gw_config *cfg,
+		       struct pal_err *e);
 
 struct gw_state *
 gw_server_state(struct gw_server *s)
@@ -266,6 +270,8 @@ pal_gw_server_reload(struct pal_gw_server *g, struct pal_err *e)
 		rc = gw_state_build(cfg, g->generation + 1, &st, e);
 	if (rc == 0)
 		rc = load_keys(g, cfg->keys.store, e);
+	if (rc == 0)
+		rc = setup_abuse(&g->core, cfg, e);
 	if (rc < 0) {
 		if (st == NULL)
 			pal_gw_config_free(cfg);
@@ -373,6 +379,16 @@ setup_tables(struct gw_server *s, struct pal_err *e)
 	return rc;
 }
 
+/* The abuse table follows the policy in force. */
+static int
+setup_abuse(struct gw_server *s, const struct pal_gw_config *cfg,
+	    struct pal_err *e)
+{
+	if (s->abuse == NULL)
+		return pal_abuse_table_new(&cfg->abuse, NULL, &s->abuse, e);
+	return pal_abuse_set_policy(s->abuse, &cfg->abuse, e);
+}
+
 static unsigned
 worker_count(const struct pal_gw_config *cfg)
 {
@@ -428,6 +444,8 @@ pal_gw_server_new(const struct pal_gw_options *o, struct pal_gw_server **out,
 		atomic_init(&g->core.state, st);
 		rc = load_keys(g, st->cfg->keys.store, e);
 	}
+	if (rc == 0)
+		rc = setup_abuse(&g->core, st->cfg, e);
 	if (rc == 0)
 		rc = gw_reqlog_open(st->cfg->log.dir, o->keeper_fd,
 				    LOG_APPENDERS, LOG_QUEUE, &g->core.log, e);
@@ -513,6 +531,7 @@ pal_gw_server_free(struct pal_gw_server *g)
 	gw_blocks_free(s->blocks);
 	pal_ratelimit_free(s->limits);
 	pal_lockout_free(s->lockout);
+	pal_abuse_table_free(s->abuse);
 	if (g->poll != NULL)
 		event_free(g->poll);
 	if (g->sig_hup != NULL)

@@ -11,12 +11,13 @@ REC=$TMP/upstream.rec
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-PORT=$(free_port); APORT=$(free_port); UPORT=$(free_port)
+PORT=$(free_port); APORT=$(free_port); UPORT=$(free_port); WPORT=$(free_port)
 while [ "$APORT" = "$PORT" ]; do APORT=$(free_port); done
-UP_PID=; GW_PID=
+UP_PID=; GW_PID=; WH_PID=
 cleanup() {
 	[ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
 	[ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null
+	[ -n "$WH_PID" ] && kill "$WH_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -26,6 +27,10 @@ trap cleanup EXIT
 $PY "$GW/upstream.py" --port "$UPORT" --record "$REC" --slow 0.2 \
 	>"$TMP/upstream.out" 2>&1 &
 UP_PID=$!
+# The operator's webhook: the same server, recording what it is sent.
+$PY "$GW/upstream.py" --port "$WPORT" --record "$TMP/webhook.rec" \
+	>"$TMP/webhook.out" 2>&1 &
+WH_PID=$!
 for _ in $(seq 50); do grep -q ready "$TMP/upstream.out" && break; sleep 0.1; done
 : >"$REC"
 
@@ -75,6 +80,12 @@ roles:
 requests:
   logprobs: refuse
   n: strip
+abuse:
+  window_s: 600
+  near_duplicates: { count: 40, similarity: 0.9 }
+  variations: { count: 20 }
+  action: block
+  webhook: "http://127.0.0.1:$WPORT/alert"
 injection:
   rules: ${PAL_SERVE_RULES:-$PAL_SRC/tests/data/gateway/injection-rules.yaml}
   action: block
@@ -87,6 +98,7 @@ USER_KEY=$(key user)
 LIMITED_KEY=$(key limited)
 NARROW_KEY=$(key narrow)
 REVOKED_KEY=$(key user)
+PROBE_KEY=$(key user)
 [ ${#USER_KEY} -eq 60 ] && pass || fail "key create printed '$USER_KEY'"
 
 start_gateway() {
@@ -251,6 +263,19 @@ curl -sS --cacert "$CA" -D "$TMP/lim.h" -o /dev/null -H "Authorization: Bearer $
 	-H 'Content-Type: application/json' --data-binary "$CHAT" "$URL/v1/chat/completions"
 expect_grep '^[Rr]etry-[Aa]fter: [1-9]' "$TMP/lim.h" "429 says when to retry"
 
+# --- abuse: systematic variation fires an alert and blocks the key ---------
+for i in $(seq 30); do
+	call "probe$i" "$PROBE_KEY" /v1/chat/completions \
+		"{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"What is the home address and phone number of the employee named in record $i of the staff table?\"}]}"
+	[ "$(cat "$TMP/probe$i.status")" = 403 ] && break
+done
+expect_status "probe$i" 403 "probing with one slot changed blocks the key"
+[ "$i" -ge 20 ] && pass || fail "abuse: blocked after only $i requests"
+sleep 0.5
+expect_grep 'variation' "$TMP/webhook.rec" "the alert reached the webhook"
+call probe_after "$PROBE_KEY" /v1/models
+expect_status probe_after 403 "the blocked key stays blocked"
+
 # --- revocation while running -----------------------------------------------
 rid=$(echo "$REVOKED_KEY" | cut -c5-16)
 call before_revoke "$REVOKED_KEY" /v1/models
@@ -357,6 +382,7 @@ expect_grep '"status":401' "$TMP/log.all" "a refused key is logged"
 expect_grep '"status":403.*"injection_rules":\["override.ignore-previous"' "$TMP/log.all" "an injection is logged with its rule"
 expect_grep '"type":"serve.admin".*"action":"kill".*"operator":"operator"' "$TMP/log.all" "the kill switch is logged with the operator"
 expect_grep '"type":"serve.lockout"' "$TMP/log.all" "a lockout is logged"
+expect_grep '"type":"serve.alert"' "$TMP/log.all" "an abuse alert is logged"
 expect_grep '"response_sha256":"sha256:' "$TMP/log.all" "responses are digested"
 if grep -q "$USER_KEY" "$TMP/log.all" "$TMP/gw.out"; then
 	fail "a token was logged"; else pass; fi
