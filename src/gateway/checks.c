@@ -469,6 +469,35 @@ gw_checks_body(struct gw_exchange *x, const uint8_t **fwd, size_t *fwd_len)
 	return 0;
 }
 
+/* ---- the model list ---- */
+
+char *
+gw_checks_models(struct gw_exchange *x, const void *body, size_t len,
+		 size_t *out_len)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *data = json_object_get(doc, "data"), *keep = json_array();
+	size_t i;
+	json_t *m;
+	char *out = NULL;
+
+	if (json_is_array(data) && keep != NULL) {
+		json_array_foreach(data, i, m) {
+			const char *id = json_string_value(
+				json_object_get(m, "id"));
+			if (id != NULL && pal_authz_model_granted(x->role, id))
+				json_array_append(keep, m);
+		}
+		if (json_object_set(doc, "data", keep) == 0)
+			out = json_dumps(doc, JSON_COMPACT);
+	}
+	json_decref(keep);
+	json_decref(doc);
+	*out_len = out ? strlen(out) : 0;
+	return out;
+}
+
 /* ---- after ---- */
 
 static const char *const kind_names[] = {

@@ -449,6 +449,20 @@ send_json(struct gw_exchange *x)
 	send = body != NULL ? (const void *)body : (const void *)x->resp.p;
 	if (body == NULL)
 		len = x->resp.len;
+	if (x->kind == PAL_GW_MODELS && x->status == 200) {
+		/* Only the models this caller may use are listed. */
+		char *mine = gw_checks_models(x, send, len, &len);
+		free(body);
+		body = mine;
+		send = mine;
+		if (mine == NULL) {
+			gw_reason(x, "the upstream's model list is not one");
+			gw_exchange_fail(x, 502, "upstream_error",
+					 "the model server's answer was not "
+					 "valid", 0, 0);
+			return;
+		}
+	}
 	EVP_DigestUpdate(x->resp_md, send, len);
 	put_head(out, x->status, "application/json", len, !x->keep_alive, 0);
 	evbuffer_add(out, send, len);

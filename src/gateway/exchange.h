@@ -113,6 +113,13 @@ int gw_checks_head(struct gw_exchange *x,
 int gw_checks_body(struct gw_exchange *x, const uint8_t **fwd,
 		   size_t *fwd_len);
 
+/*
+ * The upstream's model list with only the models the caller's role is
+ * granted (caller frees); NULL when the list is not one.
+ */
+char *gw_checks_models(struct gw_exchange *x, const void *body, size_t len,
+		       size_t *out_len);
+
 /* After the response: charges tokens, counts, records. */
 void gw_checks_after(struct gw_exchange *x);
 

@@ -160,6 +160,10 @@ expect_grep '"usage": *{"prompt_tokens"' "$TMP/streamu.body" "usage kept when as
 
 call models "$USER_KEY" /v1/models
 expect_status models 200 "GET /v1/models"
+expect_grep '"id":"tiny"' "$TMP/models.body" "the role's models are listed"
+call nmodels "$NARROW_KEY" /v1/models
+if grep -q '"id":"tiny"' "$TMP/nmodels.body"; then
+	fail "a model the role is not granted is listed"; else pass; fi
 call emb "$USER_KEY" /v1/embeddings '{"model":"tiny","input":["a","bb"]}'
 expect_status emb 200 "embeddings"
 call cmpl "$USER_KEY" /v1/completions '{"model":"tiny","prompt":"say hi","max_tokens":5}'
