@@ -31,5 +31,6 @@ int cmd_shred(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_payload(int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@ static const struct subcommand subcommands[] = {
 	{ "request", cmd_request, "ask for an unseal or shred" },
 	{ "approve", cmd_approve, "approve a request with your key" },
 	{ "serve", cmd_serve, "the hardened TLS gateway to a model server" },
+	{ "payload", cmd_payload, "read the bodies a gateway record sealed" },
 };
 
 static void
