@@ -10,7 +10,7 @@
  *   rate        requests (max_rate);
  *   near_dup    prompts that are near-duplicates of an earlier prompt
  *               still in the history: their 64-bit SimHashes (over the
- *               prompt's words and word pairs) differ in at most
+ *               prompt's pairs of adjacent words) differ in at most
  *               round((1 - near_dup_similarity) * 64) bits; an exact
  *               repeat is a near-duplicate (near_dup_count);
  *   variation   prompts that are a small edit of an earlier prompt still

@@ -138,7 +138,11 @@ int pal_inject_scratch_new(const struct pal_inject_rules *rules,
 			   struct pal_inject_scratch **out,
 			   struct pal_err *err);
 
-/* Grows s, if needed, so that it can also scan with rules. */
+/*
+ * Grows s, if needed, so that it can also scan with rules.  Fitting to
+ * the rules s was last fitted to costs nothing, so a thread may call this
+ * before every scan.
+ */
 int pal_inject_scratch_fit(struct pal_inject_scratch *s,
 			   const struct pal_inject_rules *rules,
 			   struct pal_err *err);

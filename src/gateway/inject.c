@@ -84,6 +84,9 @@ out:
 	return rc;
 }
 
+/* Serial numbers of rules, from 1; 0 is "fits nothing" in a scratch. */
+static uint64_t next_serial;
+
 int
 pal_inject_rules_parse(const void *yaml, size_t len, const char *name,
 		       struct pal_inject_rules **out, struct pal_err *err)
@@ -109,6 +112,7 @@ pal_inject_rules_parse(const void *yaml, size_t len, const char *name,
 		pal_inject_rules_free(r);
 		return rc;
 	}
+	r->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
 	*out = r;
 	return 0;
 }

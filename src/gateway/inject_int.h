@@ -28,6 +28,8 @@ struct pal_inject_rules {
 	size_t n;
 	uint32_t roles;			/* union of the rules' roles */
 	hs_database_t *db;
+	uint64_t serial;		/* unique per rules ever built, so that
+					   a scratch knows what it fits */
 };
 
 /*

@@ -17,6 +17,7 @@
 
 struct pal_inject_scratch {
 	hs_scratch_t *hs;
+	uint64_t fitted;	/* serial of the rules last fitted to */
 	char *fold;		/* the folded copy of a span */
 	size_t fold_cap;
 };
@@ -48,20 +49,29 @@ pal_inject_scratch_new(const struct pal_inject_rules *rules,
 	return 0;
 }
 
+/*
+ * Fitting again to the rules a scratch was last fitted to returns at
+ * once, so that a caller may fit before every scan.  Rules fitted before
+ * those still fit: Vectorscan's scratch only grows.
+ */
 int
 pal_inject_scratch_fit(struct pal_inject_scratch *s,
 		       const struct pal_inject_rules *rules,
 		       struct pal_err *err)
 {
-	hs_error_t e = hs_alloc_scratch(rules->db, &s->hs);
+	hs_error_t e;
 
+	if (s->fitted == rules->serial)
+		return 0;
+	if ((e = hs_alloc_scratch(rules->db, &s->hs)) == HS_SUCCESS) {
+		s->fitted = rules->serial;
+		return 0;
+	}
 	if (e == HS_NOMEM)
 		return pal_err_set(err, PAL_ERR_NOMEM, "injection scratch: "
 				   "out of memory");
-	if (e != HS_SUCCESS)
-		return pal_err_set(err, PAL_ERR_SYSTEM, "injection scratch: "
-				   "Vectorscan error %d", (int)e);
-	return 0;
+	return pal_err_set(err, PAL_ERR_SYSTEM, "injection scratch: "
+			   "Vectorscan error %d", (int)e);
 }
 
 void

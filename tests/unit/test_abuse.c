@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <time.h>
 
 #include "palisade/abuse.h"
 
@@ -783,6 +784,56 @@ test_threads(void **state)
 	pal_abuse_table_free(t);
 }
 
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/*
+ * The cost of observing a request with a 2 KiB prompt (the sketch, then
+ * the comparison with a full history): printed; the bound is loose for
+ * sanitizer builds.
+ */
+static void
+test_speed(void **state)
+{
+	static const char words[] =
+		"Please review the following quarterly report and tell me "
+		"which regions grew faster than the previous quarter, and "
+		"whether the incentives made a difference to the team. ";
+	struct pal_gw_abuse_policy p = policy(600, 0, 10, 10);
+	struct pal_abuse_table *t = table(&p, NULL);
+	struct pal_inject_span sp;
+	struct pal_abuse_verdict v;
+	struct pal_err err;
+	char text[2048];
+	double t0, best = 1e9;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = words[i % (sizeof(words) - 1)];
+	sp.role = PAL_INJECT_USER;
+	sp.text = text;
+	sp.len = sizeof(text);
+	for (int round = 0; round < 5; round++) {
+		t0 = now_us();
+		for (int i = 0; i < 1000; i++) {
+			text[i % 64] = (char)('a' + round);
+			assert_int_equal(pal_abuse_observe(t, "k", i, &sp, 1,
+							   &v, &err), 0);
+		}
+		if ((now_us() - t0) / 1000 < best)
+			best = (now_us() - t0) / 1000;
+	}
+	printf("# observing a 2 KiB prompt: %.2f us\n", best);
+	assert_true(best < 1000);
+	pal_abuse_table_free(t);
+}
+
 int
 main(void)
 {
@@ -805,6 +856,7 @@ main(void)
 		cmocka_unit_test(test_policy_reload),
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_speed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

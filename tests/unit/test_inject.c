@@ -840,6 +840,14 @@ test_scratch_fit(void **state)
 	assert_int_equal(pal_inject_scan(small, s, &sp, 1, 100, &res, &err),
 			 0);
 	assert_int_equal(res.score, 30);
+	/* Fitting again, to either, is a no-op that still succeeds. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pal_inject_scratch_fit(s, defaults, &err), 0);
+		assert_int_equal(pal_inject_scratch_fit(s, small, &err), 0);
+	}
+	assert_int_equal(pal_inject_scan(defaults, s, &sp, 1, 100, &res,
+					 &err), 0);
+	assert_true(res.reached);
 	pal_inject_scratch_free(s);
 	pal_inject_scratch_free(NULL);
 	pal_inject_rules_free(small);
