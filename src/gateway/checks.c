@@ -27,6 +27,7 @@
 #include "palisade/encoding.h"
 #include "palisade/inject.h"
 #include "palisade/lockout.h"
+#include "palisade/payload.h"
 #include "palisade/ratelimit.h"
 #include "exchange.h"
 #include "gw_int.h"
@@ -434,6 +435,7 @@ digest_prompt(struct gw_exchange *x)
 
 	EVP_Digest(x->body.p ? x->body.p : (uint8_t *)"", x->body.len,
 		   x->prompt_sha, &n, EVP_sha256(), NULL);
+	x->digested = 1;
 }
 
 int
@@ -529,6 +531,31 @@ hex_digest(const uint8_t *d, char out[7 + 65])
 	pal_hex_encode(d, 32, out + 7);
 }
 
+/*
+ * The bodies themselves, sealed to the operator's key
+ * (docs/formats/payload.md): the request as received and the response as
+ * sent, bound to the record's digests of them.
+ */
+static void
+seal_payload(struct gw_exchange *x, json_t *d)
+{
+	struct pal_payload_part p[2];
+	struct pal_err err = { 0 };
+	size_t n = 0;
+
+	if (json_object_get(d, "request_sha256") != NULL)
+		p[n++] = (struct pal_payload_part){ "request", x->body.p,
+						    x->body.len, x->body.len };
+	if (json_object_get(d, "response_sha256") != NULL)
+		p[n++] = (struct pal_payload_part){ "response",
+						    x->resp_copy.p,
+						    x->resp_copy.len,
+						    x->resp_total };
+	if (n > 0 && pal_payload_record_seal(x->st->payload_to, d, p, n,
+					     &err) < 0)
+		json_object_set_new(d, "payload_error", json_string(err.msg));
+}
+
 static void
 record(struct gw_exchange *x, int64_t us)
 {
@@ -564,7 +591,7 @@ record(struct gw_exchange *x, int64_t us)
 		json_object_set_new(d, "completion_tokens",
 				    json_integer((json_int_t)x->usage.completion_tokens));
 	}
-	if (x->body.len > 0) {
+	if (x->digested && x->body.len > 0) {
 		hex_digest(x->prompt_sha, prompt);
 		json_object_set_new(d, "request_sha256", json_string(prompt));
 	}
@@ -581,6 +608,9 @@ record(struct gw_exchange *x, int64_t us)
 		json_object_set(d, "injection_rules", x->flags);
 	if (x->reason[0] != '\0')
 		json_object_set_new(d, "reason", json_string(x->reason));
+	/* Last: the payload is fitted into the room the rest leaves. */
+	if (x->st->payload_to != NULL)
+		seal_payload(x, d);
 	if (gw_reqlog_submit(x->c->w->srv->log, "serve.request", NULL, d) < 0)
 		gw_metric_add(metrics(x), GW_M_LOG_FAILED, 1);
 }

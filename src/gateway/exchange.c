@@ -23,6 +23,7 @@
 #include "gw_int.h"
 
 #define RESP_PAUSE (1u << 20)	/* client output that pauses the upstream */
+#define PAYLOAD_KEEP (64u << 10) /* response bytes kept for the payload */
 
 int64_t
 gw_now_us(void)
@@ -121,6 +122,7 @@ exchange_free(struct gw_exchange *x)
 	pal_buf_free(&x->body);
 	pal_buf_free(&x->resp);
 	EVP_MD_CTX_free(x->resp_md);
+	pal_buf_free_secret(&x->resp_copy);
 	json_decref(x->flags);
 	pal_apikey_snapshot_unref(x->keys);
 	gw_state_unref(x->st);
@@ -147,6 +149,7 @@ gw_exchange_new(struct gw_conn *c, struct gw_exchange **out)
 	x->hdrs = calloc(st->http.max_headers, sizeof(*x->hdrs));
 	pal_buf_init(&x->body, st->http.max_body);
 	pal_buf_init(&x->resp, st->resp.max_body);
+	pal_buf_init(&x->resp_copy, PAYLOAD_KEEP);
 	if (x->hdrs == NULL ||
 	    pal_http_parser_init(&x->hp, &st->http, x->hdrs, &err) < 0) {
 		exchange_free(x);
@@ -337,6 +340,17 @@ gw_exchange_body(struct gw_exchange *x, struct evbuffer *in)
 
 /* ---- the answer ---- */
 
+void
+gw_exchange_sent(struct gw_exchange *x, const void *p, size_t n)
+{
+	EVP_DigestUpdate(x->resp_md, p, n);
+	if (x->st->payload_to != NULL) {
+		size_t room = x->resp_copy.max - x->resp_copy.len;
+		pal_buf_append(&x->resp_copy, p, n < room ? n : room);
+		x->resp_total += n;
+	}
+}
+
 static int
 sse_emit(void *arg, const void *p, size_t n)
 {
@@ -345,7 +359,7 @@ sse_emit(void *arg, const void *p, size_t n)
 
 	if (n == 0)
 		return 0;
-	EVP_DigestUpdate(x->resp_md, p, n);
+	gw_exchange_sent(x, p, n);
 	evbuffer_add_printf(out, "%zx\r\n", n);
 	evbuffer_add(out, p, n);
 	evbuffer_add(out, "\r\n", 2);
@@ -463,7 +477,7 @@ send_json(struct gw_exchange *x)
 			return;
 		}
 	}
-	EVP_DigestUpdate(x->resp_md, send, len);
+	gw_exchange_sent(x, send, len);
 	put_head(out, x->status, "application/json", len, !x->keep_alive, 0);
 	evbuffer_add(out, send, len);
 	x->out_bytes += len;

@@ -63,9 +63,15 @@ struct gw_exchange {
 	struct pal_buf resp;		/* a non-streamed upstream body */
 	struct pal_gw_usage usage;
 	EVP_MD_CTX *resp_md;		/* SHA-256 of the body sent */
+	struct pal_buf resp_copy;	/* its first bytes, for the payload */
+	uint64_t resp_total;		/* its length */
+	int digested;			/* prompt_sha is set */
 	uint64_t in_bytes, out_bytes;
 	char reason[GW_REASON_MAX];	/* why it was refused, for the log */
 };
+
+/* Hashes (and keeps, when payloads are logged) bytes sent to the client. */
+void gw_exchange_sent(struct gw_exchange *x, const void *p, size_t n);
 
 /* ---- exchange.c: the connection's side ---- */
 

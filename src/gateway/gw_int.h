@@ -189,6 +189,7 @@ struct gw_state {
 	struct pal_http_limits http;	/* from cfg->listen.limits */
 	struct pal_gw_resp_limits resp;	/* upstream responses */
 	struct pal_inject_rules *inject; /* NULL: no injection checks */
+	struct pal_payload_recipient *payload_to; /* NULL: digests only */
 };
 
 /* Builds the state for cfg (taken on success). */

@@ -6,7 +6,8 @@
  *
  * The entry is untrusted (read back from a log, or from a file an
  * operator was handed): Jansson with duplicate keys refused, every field
- * type-checked, the digests exactly 64 lowercase hex digits.
+ * type-checked, the digests exactly 64 lowercase hex digits (after the
+ * "sha256:" prefix the gateway writes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,24 @@
 
 #define RECORD_TYPE "serve.request"
 
+/*
+ * The hex of a record digest: the gateway writes "sha256:<64 hex>", the
+ * prefix the log uses for digests; 64 bare hex digits are read too.
+ */
+static const char *
+digest_hex(const char *s)
+{
+	if (s != NULL && strncmp(s, "sha256:", 7) == 0)
+		return s + 7;
+	return s;
+}
+
 static int
 digest_ok(const char *s)
 {
 	size_t n = 0;
 
+	s = digest_hex(s);
 	for (; s[n] != '\0'; n++)
 		if (!((s[n] >= '0' && s[n] <= '9') ||
 		      (s[n] >= 'a' && s[n] <= 'f')))
@@ -41,8 +55,9 @@ pal_payload_record_aad(const char *request_sha256,
 		return PAL_ERR_INVALID;
 	return pal_buf_printf(aad, RECORD_TYPE "\nrequest_sha256=%s\n"
 			      "response_sha256=%s\n",
-			      request_sha256 ? request_sha256 : "",
-			      response_sha256 ? response_sha256 : "");
+			      request_sha256 ? digest_hex(request_sha256) : "",
+			      response_sha256 ? digest_hex(response_sha256)
+					      : "");
 }
 
 /*
@@ -125,7 +140,8 @@ opt_string(json_t *details, const char *name, int digest, const char **out,
 		return pal_err_set(err, PAL_ERR_FORMAT, "details.%s is not %s",
 				   name, digest ? "64 lowercase hex digits"
 						: "a string");
-	*out = json_string_value(v);
+	*out = digest ? digest_hex(json_string_value(v))
+		      : json_string_value(v);
 	return 0;
 }
 

@@ -39,7 +39,8 @@
 #include "gw_int.h"
 
 #define LOG_APPENDERS 2
-#define LOG_QUEUE 65536
+#define LOG_QUEUE 65536		/* records waiting; with payloads ... */
+#define LOG_QUEUE_PAYLOADS 2048	/* ... of up to 64 KiB each: 128 MiB */
 #define STOP_GRACE_MS 2000
 #define TABLE_KEYS 65536
 
@@ -448,7 +449,10 @@ pal_gw_server_new(const struct pal_gw_options *o, struct pal_gw_server **out,
 		rc = setup_abuse(&g->core, st->cfg, e);
 	if (rc == 0)
 		rc = gw_reqlog_open(st->cfg->log.dir, o->keeper_fd,
-				    LOG_APPENDERS, LOG_QUEUE, &g->core.log, e);
+				    LOG_APPENDERS,
+				    st->cfg->log.payloads ? LOG_QUEUE_PAYLOADS
+							  : LOG_QUEUE,
+				    &g->core.log, e);
 	if (rc == 0)
 		rc = setup_main(g, e);
 	if (rc == 0)

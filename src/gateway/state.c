@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "palisade/inject.h"
+#include "palisade/payload.h"
 #include "exchange.h"
 #include "gw_int.h"
 
@@ -38,6 +39,7 @@ state_free(struct gw_state *st)
 	SSL_CTX_free(st->tls);
 	SSL_CTX_free(st->admin_tls);
 	pal_inject_rules_free(st->inject);
+	pal_payload_recipient_free(st->payload_to);
 	pal_gw_config_free(st->cfg);
 	free(st);
 }
@@ -80,6 +82,9 @@ gw_state_build(struct pal_gw_config *cfg, uint64_t generation,
 			     ? pal_inject_rules_load(cfg->injection.rules,
 						     &st->inject, e)
 			     : pal_inject_rules_default(&st->inject, e);
+	if (rc == 0 && cfg->log.payloads == PAL_GW_PAYLOADS_ENCRYPTED)
+		rc = pal_payload_recipient_load(cfg->log.payload_key,
+						&st->payload_to, e);
 	if (rc < 0) {
 		st->cfg = NULL;		/* the caller's still */
 		state_free(st);

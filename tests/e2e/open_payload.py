@@ -117,7 +117,9 @@ def main():
     entry = json.load(open(entry_path))
     assert entry["type"] == "serve.request", entry["type"]
     d = entry["details"]
-    req, resp = d.get("request_sha256"), d.get("response_sha256")
+    def hexof(v):	# "sha256:<hex>" as the gateway writes it, or bare hex
+        return v[7:] if v and v.startswith("sha256:") else v
+    req, resp = hexof(d.get("request_sha256")), hexof(d.get("response_sha256"))
     aad = ("serve.request\nrequest_sha256=%s\nresponse_sha256=%s\n" %
            (req or "", resp or "")).encode()
     try:

@@ -41,6 +41,9 @@ key() {	# key ROLE [OPTIONS...]: a new key's token on stdout
 }
 
 "$PALISADE" serve key list --state "$ST" >/dev/null 2>&1	# makes the state
+# The operator's key, to which full payloads are sealed in the log.
+openssl genpkey -algorithm X25519 -out "$TMP/operator.key" 2>/dev/null
+openssl pkey -in "$TMP/operator.key" -pubout -out "$TMP/operator.pub" 2>/dev/null
 cat >"$TMP/gw.yaml" <<EOF
 version: 1
 listen:
@@ -91,6 +94,8 @@ injection:
   action: block
 log:
   dir: st/log
+  payloads: encrypted
+  payload_key: operator.pub
 EOF
 expect_exit 0 "the configuration is valid" -- \
 	"$PALISADE" serve check --config "$TMP/gw.yaml"
@@ -388,6 +393,14 @@ expect_grep '"type":"serve.admin".*"action":"kill".*"operator":"operator"' "$TMP
 expect_grep '"type":"serve.lockout"' "$TMP/log.all" "a lockout is logged"
 expect_grep '"type":"serve.alert"' "$TMP/log.all" "an abuse alert is logged"
 expect_grep '"response_sha256":"sha256:' "$TMP/log.all" "responses are digested"
+# The first served chat's payload opens with the operator's key.
+idx=$(grep -n '"status":200.*"route":"chat"' "$TMP/log.all" | head -1 | cut -d: -f1)
+"$PALISADE" payload "$ST/log" --index $((idx - 1)) --key "$TMP/operator.key" \
+	>"$TMP/payload.out" 2>&1
+expect_grep 'hello gateway' "$TMP/payload.out" "the sealed request opens with the operator's key"
+expect_grep '"payload":"UEFMU' "$TMP/log.all" "payloads are sealed into the records"
+if grep -q '"content":"hello gateway"' "$TMP/log.all"; then
+	fail "a prompt is in the log in clear"; else pass; fi
 if grep -q "$USER_KEY" "$TMP/log.all" "$TMP/gw.out"; then
 	fail "a token was logged"; else pass; fi
 
