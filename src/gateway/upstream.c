@@ -100,6 +100,7 @@ u_connect(struct gw_worker *w, const struct pal_gw_upstream *up, size_t idx,
 		return NULL;
 	}
 	bufferevent_setcb(u->bev, u_read, NULL, u_event, u);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	/* Until connected, the write timeout bounds the connect. */
 	bufferevent_set_timeouts(u->bev, NULL, &ct);
 	u->phase = U_CONNECTING;
@@ -265,7 +266,12 @@ start_exchange(struct gw_uconn *u)
 			bufferevent_write_buffer(u->bev, copy);
 		evbuffer_free(copy);
 	}
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	/*
+	 * EV_WRITE stays enabled from the connect on: the bufferevent then
+	 * watches for writability only while its output holds something.
+	 * Enabling it again here would add and drop that watch each time.
+	 */
+	bufferevent_enable(u->bev, EV_READ);
 }
 
 static int
