@@ -82,6 +82,16 @@ gw_conn_free(struct gw_conn *c)
 	w->n_conns--;
 	atomic_fetch_sub(&w->srv->metrics.open_connections, 1);
 	event_free(c->deadline);
+	/*
+	 * A connection that ended cleanly says so (close_notify): OpenSSL
+	 * keeps a session for resumption only then.  The write is attempted
+	 * once, without waiting; the socket closes right after.
+	 */
+	if (c->phase != PH_HANDSHAKE && !c->failed) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl != NULL)
+			SSL_shutdown(ssl);
+	}
 	bufferevent_free(c->bev);
 	gw_state_unref(c->st);
 	free(c);
@@ -229,6 +239,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_ERROR) && c->phase == PH_HANDSHAKE)
 		gw_metric_add(&c->w->srv->metrics, GW_M_HANDSHAKE_FAILED, 1);
+	if (what & BEV_EVENT_ERROR)
+		c->failed = 1;
 	/* EOF or an error: the client is gone; so is what it asked for. */
 	gw_conn_free(c);
 }

@@ -274,6 +274,7 @@ struct gw_conn {
 	uint32_t served;
 	uint8_t phase;
 	uint8_t closing;
+	uint8_t failed;			/* a TLS or socket error ended it */
 };
 
 /* Accepts fd from sa on worker w. */

@@ -90,7 +90,7 @@ abuse:
   action: block
   webhook: "http://127.0.0.1:$WPORT/alert"
 injection:
-  rules: ${PAL_SERVE_RULES:-$PAL_SRC/tests/data/gateway/injection-rules.yaml}
+  rules: $PAL_SRC/tests/data/gateway/injection-rules.yaml
   action: block
 log:
   dir: st/log
