@@ -37,6 +37,7 @@
 #define PAL_INJECT_SCORE_MAX 1000	/* a rule's score is 0..this */
 #define PAL_INJECT_MAX_MATCHES 16	/* rules named in a scan result */
 #define PAL_INJECT_TEXT_MAX (64u << 20)	/* bytes of one scanned span */
+#define PAL_INJECT_REPEAT_MAX 100	/* largest count of {n,m} */
 
 /* The author of a chat message, as the OpenAI API names them. */
 enum pal_inject_role {
@@ -96,7 +97,9 @@ struct pal_inject_scratch;
  *	    description: the classic override
  *
  * id, pattern and score are required; flags defaults to [caseless],
- * applies_to to [user, tool]; a list may be empty only for flags.
+ * applies_to to [user, tool]; a list may be empty only for flags.  A
+ * counted repeat ({n}, {n,}, {n,m}) may count to PAL_INJECT_REPEAT_MAX at
+ * most: beyond, compiling can take minutes.
  */
 int pal_inject_rules_parse(const void *yaml, size_t len, const char *name,
 			   struct pal_inject_rules **out, struct pal_err *err);

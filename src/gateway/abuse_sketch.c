@@ -102,9 +102,9 @@ simhash_of(const uint32_t count[64], uint32_t features)
  * words.  A table built by the compiler, like spread.
  */
 #define WB(c) \
-	((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : \
+	((c) >= 'A' && (c) <= 'Z' ? (uint8_t)((c) + ('a' - 'A')) : \
 	 ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || \
-	 (c) >= 0x80 ? (c) : 0)
+	 (c) >= 0x80 ? (uint8_t)(c) : 0)
 #define WB4(c) WB(c), WB((c) + 1), WB((c) + 2), WB((c) + 3)
 #define WB16(c) WB4(c), WB4((c) + 4), WB4((c) + 8), WB4((c) + 12)
 #define WB64(c) WB16(c), WB16((c) + 16), WB16((c) + 32), WB16((c) + 48)

@@ -16,7 +16,10 @@
  * strings, whole-number scores, known flag and role names without
  * repeats, unique ids.  The patterns themselves are judged by Vectorscan
  * when they are compiled (inject.c), and a refusal names the rule and the
- * pattern's line.
+ * pattern's line.  Before that, counted repeats above
+ * PAL_INJECT_REPEAT_MAX are refused here: in UTF-8 mode Vectorscan's
+ * compile time grows steeply with them (".{0,300}" took over a minute),
+ * and the gateway compiles at start and at every reload.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +76,122 @@ parse_id(struct pal_yaml *y, void *obj)
 	return 0;
 }
 
+/* Index past the {...} that starts at p[i], or i when there is none. */
+static size_t
+skip_braces(const char *p, size_t i)
+{
+	const char *end;
+
+	if (p[i] != '{' || (end = strchr(p + i, '}')) == NULL)
+		return i;
+	return (size_t)(end - p) + 1;
+}
+
+/*
+ * Index past the escape at p[i] ('\'): \x{...} and \p{...} whole, and
+ * "\\" without what follows it.
+ */
+static size_t
+skip_escape(const char *p, size_t i)
+{
+	unsigned char c = (unsigned char)p[i + 1];
+
+	if (c == '\0')
+		return i + 1;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return skip_braces(p, i + 2);
+	return i + 2;
+}
+
+/* Index past the character class that starts at p[i] ('['). */
+static size_t
+skip_class(const char *p, size_t i)
+{
+	const char *posix;
+
+	i++;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] != '\0' && p[i] != ']') {
+		if (p[i] == '\\')
+			i = skip_escape(p, i);
+		else if (p[i] == '[' && p[i + 1] == ':' &&
+			 (posix = strstr(p + i + 2, ":]")) != NULL)
+			i = (size_t)(posix - p) + 2;
+		else
+			i++;
+	}
+	return p[i] == ']' ? i + 1 : i;
+}
+
+/* Decimal digits at p[*j] (capped, so that they cannot overflow). */
+static unsigned long
+count_at(const char *p, size_t *j)
+{
+	unsigned long v = 0;
+
+	for (; p[*j] >= '0' && p[*j] <= '9'; (*j)++)
+		if (v < 1000000)
+			v = v * 10 + (unsigned long)(p[*j] - '0');
+	return v;
+}
+
+/*
+ * The largest count of the repeat whose '{' is p[i] ({n}, {n,}, {n,m}),
+ * or 0 when the braces are not a repeat (then they are literal).
+ */
+static unsigned long
+repeat_at(const char *p, size_t i)
+{
+	size_t j = i + 1;
+	unsigned long lo = count_at(p, &j), hi = lo;
+
+	if (j == i + 1)
+		return 0;
+	if (p[j] == ',') {
+		j++;
+		hi = count_at(p, &j);
+	}
+	if (p[j] != '}')
+		return 0;
+	return lo > hi ? lo : hi;
+}
+
+/*
+ * The largest count of a repeat in p, and where it starts; braces in
+ * escapes (\x{E0000}) and classes ([{]) are not repeats.
+ */
+static unsigned long
+largest_repeat(const char *p, size_t *at)
+{
+	unsigned long worst = 0, v;
+	size_t i = 0;
+
+	*at = 0;
+	while (p[i] != '\0') {
+		if (p[i] == '\\') {
+			i = skip_escape(p, i);
+		} else if (p[i] == '[') {
+			i = skip_class(p, i);
+		} else {
+			if (p[i] == '{' && (v = repeat_at(p, i)) > worst) {
+				worst = v;
+				*at = i;
+			}
+			i++;
+		}
+	}
+	return worst;
+}
+
 static int
 parse_pattern(struct pal_yaml *y, void *obj)
 {
 	struct rule_ctx *c = obj;
+	unsigned long worst;
+	size_t at;
 	char *p;
 	int rc;
 
@@ -88,6 +203,14 @@ parse_pattern(struct pal_yaml *y, void *obj)
 	if (!pal_utf8_valid(p, strlen(p)))
 		return pal_yaml_fail_path(y, &y->ev.start_mark,
 					  "not valid UTF-8");
+	if ((worst = largest_repeat(p, &at)) > PAL_INJECT_REPEAT_MAX)
+		return pal_yaml_fail_path(y, &y->ev.start_mark, "the repeat "
+					  "at offset %zu counts to %lu, more "
+					  "than %d (Vectorscan's compile time "
+					  "grows steeply with counted "
+					  "repeats; join phrases with [^\\n]* "
+					  "instead)", at, worst,
+					  PAL_INJECT_REPEAT_MAX);
 	return 0;
 }
 

@@ -780,7 +780,45 @@ static const struct bad bads[] = {
 	  "rule 'x': pattern refused by Vectorscan" },
 	{ RULE1 "    pattern: '(?<=a)b'\n    score: 1\n",
 	  "rule 'x': pattern refused by Vectorscan" },
+	/* Counted repeats that would make compiling take minutes. */
+	{ RULE1 "    pattern: 'let.{0,300}go'\n    score: 1\n",
+	  "t.yaml:4:14: rules[0].pattern: the repeat at offset 4 counts to "
+	  "300, more than 100" },
+	{ RULE1 "    pattern: 'a{101}'\n    score: 1\n",
+	  "the repeat at offset 1 counts to 101" },
+	{ RULE1 "    pattern: 'a{200,}'\n    score: 1\n",
+	  "the repeat at offset 1 counts to 200" },
+	{ RULE1 "    pattern: '[{]x{2,99999999999}'\n    score: 1\n",
+	  "the repeat at offset 4 counts to" },
 };
+
+/* Braces that are not counted repeats, and repeats within the bound. */
+static void
+test_repeat_bound(void **state)
+{
+	static const char *const ok[] = {
+		"'\\x{E0000}\\x{1000}a'", "'[{]{2}x'", "'a\\{1000\\}'",
+		"'[\\x{1000}-\\x{2000}]b{100}'", "'x{1000'", "'y{,5000}'",
+		"'[[:alpha:]{500}]z'", "'\\p{L}q'",
+	};
+	char yaml[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct pal_inject_rules *r;
+		struct pal_err err;
+
+		snprintf(yaml, sizeof(yaml), RULE1 "    pattern: %s\n"
+			 "    score: 1\n", ok[i]);
+		pal_err_clear(&err);
+		r = NULL;
+		if (pal_inject_rules_parse(yaml, strlen(yaml), "t.yaml", &r,
+					   &err) != 0 &&
+		    strstr(err.msg, "repeat") != NULL)
+			fail_msg("%s: %s", ok[i], err.msg);
+		pal_inject_rules_free(r);
+	}
+}
 
 static void
 test_bad_rules_files(void **state)
@@ -987,6 +1025,7 @@ main(void)
 		cmocka_unit_test(test_scan_refusals),
 		cmocka_unit_test(test_role_names),
 		cmocka_unit_test(test_bad_rules_files),
+		cmocka_unit_test(test_repeat_bound),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_scratch_fit),
 		cmocka_unit_test(test_threads),
