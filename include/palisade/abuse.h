@@ -35,7 +35,8 @@
  * hovers at the threshold sends one alert, not one per request).
  *
  * Memory is bounded: at most max_keys keys are tracked; a new key evicts
- * the key least recently seen in its shard.  A key uses about 1.5 KiB.
+ * the key least recently seen in its shard.  A key uses about 2 KiB
+ * (576 bytes and 48 per remembered prompt).
  * Counts are kept in PAL_ABUSE_SLOTS slots of the window, so an event
  * leaves the counts between window_s - slot and window_s + slot seconds
  * after it happened (slot = ceil(window_s / PAL_ABUSE_SLOTS)); the
