@@ -232,7 +232,10 @@ gw_exchange_head(struct gw_exchange *x, const uint8_t *buf, size_t len)
 	}
 	gw_metric_add(&x->c->w->srv->metrics, GW_M_REQUESTS, 1);
 	x->method = req.method;
-	x->keep_alive = req.keep_alive;
+	/* The connection's last request says so in its response. */
+	x->keep_alive = req.keep_alive &&
+		x->c->served + 1 <
+			x->st->cfg->listen.limits.max_requests_per_connection;
 	x->framing = req.framing;
 	x->content_length = req.content_length;
 	x->in_bytes = req.head_len;
