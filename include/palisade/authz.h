@@ -109,10 +109,6 @@ int pal_authz_check(const struct pal_gw_role *role,
 int pal_authz_model_granted(const struct pal_gw_role *role,
 			    const char *model);
 
-/* 1 when addr is inside net, else 0. */
-int pal_authz_cidr_match(const struct pal_gw_cidr *net,
-			 const uint8_t addr[16]);
-
 /*
  * The 16-byte form of a socket address: IPv6 as it is, IPv4 as
  * ::ffff:a.b.c.d.  Errors: PAL_ERR_INVALID for another family or a short
@@ -121,9 +117,5 @@ int pal_authz_cidr_match(const struct pal_gw_cidr *net,
  */
 int pal_authz_addr(const struct sockaddr *sa, socklen_t len,
 		   uint8_t out[16]);
-
-/* The role named name among n roles, or NULL. */
-const struct pal_gw_role *pal_authz_role_find(const struct pal_gw_role *roles,
-					      size_t n, const char *name);
 
 #endif

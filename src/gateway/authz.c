@@ -12,23 +12,9 @@
 #include <string.h>
 
 #include "palisade/authz.h"
+#include "palisade/gwconfig.h"
 
 #define SHOWN_MODEL_MAX 64
-
-int
-pal_authz_cidr_match(const struct pal_gw_cidr *net, const uint8_t addr[16])
-{
-	unsigned whole = net->prefix / 8, bits = net->prefix % 8;
-
-	if (net->prefix > 128)
-		return 0;
-	if (memcmp(net->addr, addr, whole) != 0)
-		return 0;
-	if (bits == 0)
-		return 1;
-	uint8_t mask = (uint8_t)(0xff00u >> bits);
-	return ((net->addr[whole] ^ addr[whole]) & mask) == 0;
-}
 
 int
 pal_authz_addr(const struct sockaddr *sa, socklen_t len, uint8_t out[16])
@@ -52,16 +38,6 @@ pal_authz_addr(const struct sockaddr *sa, socklen_t len, uint8_t out[16])
 		return 0;
 	}
 	return PAL_ERR_INVALID;
-}
-
-const struct pal_gw_role *
-pal_authz_role_find(const struct pal_gw_role *roles, size_t n,
-		    const char *name)
-{
-	for (size_t i = 0; name != NULL && i < n; i++)
-		if (roles[i].name != NULL && strcmp(roles[i].name, name) == 0)
-			return &roles[i];
-	return NULL;
 }
 
 int
@@ -103,7 +79,7 @@ within_networks(const struct pal_gw_role *role, const uint8_t addr[16])
 	if (role->n_networks == 0)
 		return 1;
 	for (size_t i = 0; i < role->n_networks; i++)
-		if (pal_authz_cidr_match(&role->networks[i], addr))
+		if (pal_gw_cidr_contains(&role->networks[i], addr))
 			return 1;
 	return 0;
 }

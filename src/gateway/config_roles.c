@@ -99,6 +99,8 @@ pal_gw_cidr_contains(const struct pal_gw_cidr *c, const uint8_t addr[16])
 {
 	unsigned whole = c->prefix / 8, rest = c->prefix % 8;
 
+	if (c->prefix > 128)
+		return 0;
 	if (memcmp(c->addr, addr, whole) != 0)
 		return 0;
 	if (rest == 0)
