@@ -98,7 +98,11 @@ check_key(struct gw_exchange *x, const struct pal_http_request *req)
 		return refuse_head(x, GW_M_LOG_FAILED, 503,
 				   "service_unavailable",
 				   "the service has no keys loaded", 0);
-	/* The exchange keeps the snapshot its key record lives in. */
+	/*
+	 * The exchange keeps the snapshot its key record lives in (the view
+	 * may move on to a newer one while the request waits upstream); the
+	 * view hands it out const, the reference count is not.
+	 */
 	x->keys = pal_apikey_snapshot_ref(
 		(struct pal_apikey_snapshot *)(uintptr_t)snap);
 	rc = pal_apikey_authenticate(x->keys, req->authorization,
