@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "palisade/encoding.h"
+#include "palisade/sqlite_file.h"
 #include "apikey_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -56,31 +57,6 @@ apikey_db_fail(struct pal_apikey_store *s, int code, const char *what,
 			   sqlite3_errmsg(s->db));
 }
 
-/*
- * Creates the file 0600 before SQLite does (SQLite would use 0644 less
- * the umask; its WAL and shared-memory files copy the database's mode),
- * and refuses a symbolic link or anything but a regular file.
- */
-static int
-check_file(const char *path, int create, struct pal_err *err)
-{
-	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
-	struct stat st;
-
-	if (create)
-		flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
-	int fd = open(path, flags, 0600);
-	if (fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: cannot open: %s",
-				   path, strerror(errno));
-	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	close(fd);
-	if (!regular)
-		return pal_err_set(err, PAL_ERR_IO, "%s: not a regular file",
-				   path);
-	return 0;
-}
-
 static int
 exec(struct pal_apikey_store *s, const char *sql, struct pal_err *err)
 {
@@ -92,15 +68,9 @@ exec(struct pal_apikey_store *s, const char *sql, struct pal_err *err)
 static int
 set_journal_wal(struct pal_apikey_store *s, struct pal_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ok = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
-				    NULL) == SQLITE_OK &&
-		sqlite3_step(st) == SQLITE_ROW &&
-		sqlite3_column_text(st, 0) != NULL &&
-		strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-	sqlite3_finalize(st);
-	return ok ? 0 : apikey_db_fail(s, PAL_ERR_IO,
-				       "cannot use WAL journaling", err);
+	return pal_sqlite_wal(s->db) ? 0
+		: apikey_db_fail(s, PAL_ERR_IO, "cannot use WAL journaling",
+				 err);
 }
 
 static int
@@ -136,7 +106,9 @@ pal_apikey_store_open(const char *path, unsigned flags,
 	    (flags & known) == known)
 		return pal_err_set(err, PAL_ERR_INVALID, "%s: bad open flags "
 				   "0x%x", path, flags);
-	int rc = check_file(path, (flags & PAL_APIKEY_OPEN_CREATE) != 0, err);
+	int rc = pal_sqlite_file_check(path,
+				       (flags & PAL_APIKEY_OPEN_CREATE) != 0,
+				       err);
 	if (rc < 0)
 		return rc;
 	struct pal_apikey_store *s = calloc(1, sizeof(*s));

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "palisade/encoding.h"
+#include "palisade/sqlite_file.h"
 #include "tpc_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -64,29 +65,6 @@ pal_tpc_replay_db(struct pal_tpc_replay *s)
 	return s->db;
 }
 
-/*
- * Creates the file 0600 before SQLite does (SQLite would use 0644 less
- * the umask; its journal and WAL files copy the database's mode), and
- * refuses a symbolic link or anything but a regular file.
- */
-static int
-create_file(const char *path, struct pal_err *err)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-		      O_NONBLOCK, 0600);
-	struct stat st;
-
-	if (fd < 0)
-		return pal_err_set(err, PAL_ERR_IO, "%s: cannot open: %s",
-				   path, strerror(errno));
-	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	close(fd);
-	if (!regular)
-		return pal_err_set(err, PAL_ERR_IO,
-				   "%s: not a regular file", path);
-	return 0;
-}
-
 /* Runs a statement that returns no rows we need. */
 static int
 exec(struct pal_tpc_replay *s, const char *sql, struct pal_err *err)
@@ -99,15 +77,8 @@ exec(struct pal_tpc_replay *s, const char *sql, struct pal_err *err)
 static int
 set_journal_wal(struct pal_tpc_replay *s, struct pal_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int ok = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
-				    NULL) == SQLITE_OK &&
-		sqlite3_step(st) == SQLITE_ROW &&
-		sqlite3_column_text(st, 0) != NULL &&
-		strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-	sqlite3_finalize(st);
-	return ok ? 0 : db_fail(s, PAL_ERR_IO, "cannot use WAL journaling",
-				err);
+	return pal_sqlite_wal(s->db) ? 0
+		: db_fail(s, PAL_ERR_IO, "cannot use WAL journaling", err);
 }
 
 static int
@@ -152,7 +123,7 @@ pal_tpc_replay_open(const char *path, struct pal_tpc_replay **out,
 		    struct pal_err *err)
 {
 	*out = NULL;
-	int rc = create_file(path, err);
+	int rc = pal_sqlite_file_check(path, 1, err);
 	if (rc < 0)
 		return rc;
 	struct pal_tpc_replay *s = calloc(1, sizeof(*s));
