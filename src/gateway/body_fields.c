@@ -560,27 +560,19 @@ tool_key(struct gw_walk *w, const char *key, json_t *v, const struct gw_path *p)
 }
 
 static int
+tool_item(struct gw_walk *w, json_t *e, const struct gw_path *p)
+{
+	int r = walk_object(w, e, p, tool_key);
+
+	return r < 0 ? r : require_type_function(w, e, p);
+}
+
+static int
 f_tools(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	size_t i;
-	json_t *e;
-	int r;
-
 	if (json_is_null(v))
 		return GW_KEEP;
-	if (!json_is_array(v))
-		return gw_bad(w, p, "must be an array");
-	if (w->pol->max_tools != 0 && json_array_size(v) > w->pol->max_tools)
-		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
-				 "more than %u entries", w->pol->max_tools);
-	json_array_foreach(v, i, e) {
-		struct gw_path ep = { p, NULL, i };
-
-		if ((r = walk_object(w, e, &ep, tool_key)) < 0 ||
-		    (r = require_type_function(w, e, &ep)) < 0)
-			return r;
-	}
-	return GW_KEEP;
+	return gw_array(w, v, p, w->pol->max_tools, tool_item);
 }
 
 static int

@@ -100,6 +100,15 @@ int gw_refuse(struct gw_walk *w, int status, int code,
 /* A 400 with a fixed detail: gw_refuse(w, 400, PAL_ERR_FORMAT, ...). */
 int gw_bad(struct gw_walk *w, const struct gw_path *p, const char *what);
 
+/*
+ * An array of at most max entries (0: no bound), each checked by item with
+ * its own path (its index in idx).  GW_KEEP or < 0.
+ */
+typedef int (*gw_item_fn)(struct gw_walk *w, json_t *v,
+			  const struct gw_path *p);
+int gw_array(struct gw_walk *w, json_t *v, const struct gw_path *p,
+	     size_t max, gw_item_fn item);
+
 /* Out of memory while checking (500). */
 int gw_nomem(struct gw_walk *w);
 

@@ -228,24 +228,9 @@ tool_call(struct gw_walk *w, json_t *v, const struct gw_path *p)
 static int
 tool_calls(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	size_t i;
-	json_t *e;
-	int r;
-
 	if (json_is_null(v))
 		return GW_KEEP;
-	if (!json_is_array(v))
-		return gw_bad(w, p, "must be an array");
-	if (json_array_size(v) > TOOL_CALLS_MAX)
-		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
-				 "more than %u entries", TOOL_CALLS_MAX);
-	json_array_foreach(v, i, e) {
-		struct gw_path ep = { p, NULL, i };
-
-		if ((r = tool_call(w, e, &ep)) < 0)
-			return r;
-	}
-	return GW_KEEP;
+	return gw_array(w, v, p, TOOL_CALLS_MAX, tool_call);
 }
 
 static int
@@ -322,28 +307,18 @@ message(struct gw_walk *w, json_t *v, const struct gw_path *p, size_t index)
 	return GW_KEEP;
 }
 
+static int
+message_item(struct gw_walk *w, json_t *v, const struct gw_path *p)
+{
+	return message(w, v, p, p->idx);
+}
+
 int
 gw_messages(struct gw_walk *w, json_t *v, const struct gw_path *p)
 {
-	size_t i, n;
-	json_t *e;
-	int r;
-
-	if (!json_is_array(v))
-		return gw_bad(w, p, "must be an array");
-	n = json_array_size(v);
-	if (n == 0)
+	if (json_is_array(v) && json_array_size(v) == 0)
 		return gw_bad(w, p, "must not be empty");
-	if (w->pol->max_messages != 0 && n > w->pol->max_messages)
-		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
-				 "more than %u entries", w->pol->max_messages);
-	json_array_foreach(v, i, e) {
-		struct gw_path ep = { p, NULL, i };
-
-		if ((r = message(w, e, &ep, i)) < 0)
-			return r;
-	}
-	return GW_KEEP;
+	return gw_array(w, v, p, w->pol->max_messages, message_item);
 }
 
 int

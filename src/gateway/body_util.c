@@ -133,6 +133,28 @@ gw_bad(struct gw_walk *w, const struct gw_path *p, const char *what)
 }
 
 int
+gw_array(struct gw_walk *w, json_t *v, const struct gw_path *p, size_t max,
+	 gw_item_fn item)
+{
+	size_t i;
+	json_t *e;
+	int r;
+
+	if (!json_is_array(v))
+		return gw_bad(w, p, "must be an array");
+	if (max != 0 && json_array_size(v) > max)
+		return gw_refuse(w, 400, PAL_ERR_LIMIT, p,
+				 "more than %zu entries", max);
+	json_array_foreach(v, i, e) {
+		struct gw_path ep = { p, NULL, i };
+
+		if ((r = item(w, e, &ep)) < 0)
+			return r;
+	}
+	return GW_KEEP;
+}
+
+int
 gw_nomem(struct gw_walk *w)
 {
 	*w->status = 500;
