@@ -271,4 +271,18 @@ int pal_log_entry_build_obj(const char *type, const char *actor,
 			    int64_t unix_time, char **out,
 			    struct pal_err *err);
 
+/*
+ * The same entry written without a JSON tree, for records made on hot
+ * paths: pal_log_entry_open writes everything before the details into w
+ * and opens the details object; the caller writes its members with the
+ * pal_jw calls (json_writer.h); pal_log_entry_finish closes the entry and
+ * checks its size.  The bytes are those pal_log_entry_build_obj writes
+ * for the same members.
+ */
+struct pal_jw;
+int pal_log_entry_open(struct pal_jw *w, const char *type, const char *actor,
+		       const char *subject, int64_t unix_time,
+		       struct pal_err *err);
+int pal_log_entry_finish(struct pal_jw *w, struct pal_err *err);
+
 #endif

@@ -26,6 +26,7 @@
 #include "palisade/authz.h"
 #include "palisade/encoding.h"
 #include "palisade/inject.h"
+#include "palisade/json_writer.h"
 #include "palisade/lockout.h"
 #include "palisade/payload.h"
 #include "palisade/ratelimit.h"
@@ -560,62 +561,108 @@ seal_payload(struct gw_exchange *x, json_t *d)
 		json_object_set_new(d, "payload_error", json_string(err.msg));
 }
 
+/*
+ * The record's details, written in one pass without a JSON tree (one
+ * record per request: json_writer.h says why).
+ */
 static void
-record(struct gw_exchange *x, int64_t us)
+write_details(struct gw_exchange *x, int64_t us, struct pal_jw *w)
 {
-	char prompt[7 + 65], resp[7 + 65];
+	char hex[7 + 65];
 	uint8_t md[32];
 	unsigned int n = 0;
-	json_t *d;
+	size_t i;
+	json_t *f;
 
-	if (x->c->w->srv->log == NULL)
-		return;
-	d = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
-		      "src", x->c->addr_text, "method",
-		      x->method == PAL_HTTP_GET ? "GET" : "POST", "path",
-		      x->path, "status", x->status,
-		      "in_bytes", (json_int_t)x->in_bytes,
-		      "out_bytes", (json_int_t)x->out_bytes,
-		      "us", (json_int_t)us);
-	if (d == NULL)
-		return;
+	pal_jw_string(w, "src", x->c->addr_text);
+	pal_jw_string(w, "method", x->method == PAL_HTTP_GET ? "GET" : "POST");
+	pal_jw_string(w, "path", x->path);
+	pal_jw_int(w, "status", x->status);
+	pal_jw_int(w, "in_bytes", (int64_t)x->in_bytes);
+	pal_jw_int(w, "out_bytes", (int64_t)x->out_bytes);
+	pal_jw_int(w, "us", us);
 	if (x->key != NULL)
-		json_object_set_new(d, "key", json_string(x->key->id));
+		pal_jw_string(w, "key", x->key->id);
 	else if (x->c->key_id[0] != '\0')
-		json_object_set_new(d, "key_presented",
-				    json_string(x->c->key_id));
+		pal_jw_string(w, "key_presented", x->c->key_id);
 	if (x->kind >= 0)
-		json_object_set_new(d, "route",
-				    json_string(kind_names[x->kind]));
+		pal_jw_string(w, "route", kind_names[x->kind]);
 	if (x->model[0] != '\0')
-		json_object_set_new(d, "model", json_string(x->model));
+		pal_jw_string(w, "model", x->model);
 	if (x->usage.present) {
-		json_object_set_new(d, "prompt_tokens",
-				    json_integer((json_int_t)x->usage.prompt_tokens));
-		json_object_set_new(d, "completion_tokens",
-				    json_integer((json_int_t)x->usage.completion_tokens));
+		pal_jw_int(w, "prompt_tokens",
+			   (int64_t)x->usage.prompt_tokens);
+		pal_jw_int(w, "completion_tokens",
+			   (int64_t)x->usage.completion_tokens);
 	}
 	if (x->digested && x->body.len > 0) {
-		hex_digest(x->prompt_sha, prompt);
-		json_object_set_new(d, "request_sha256", json_string(prompt));
+		hex_digest(x->prompt_sha, hex);
+		pal_jw_string(w, "request_sha256", hex);
 	}
 	if (x->resp_md != NULL &&
 	    EVP_DigestFinal_ex(x->resp_md, md, &n) == 1) {
-		hex_digest(md, resp);
-		json_object_set_new(d, "response_sha256", json_string(resp));
+		hex_digest(md, hex);
+		pal_jw_string(w, "response_sha256", hex);
 	}
 	if (x->stream)
-		json_object_set_new(d, "stream", json_true());
+		pal_jw_bool(w, "stream", 1);
 	if (x->stripped)
-		json_object_set_new(d, "stripped", json_integer(x->stripped));
-	if (x->flags != NULL)
-		json_object_set(d, "injection_rules", x->flags);
+		pal_jw_int(w, "stripped", x->stripped);
+	if (x->flags != NULL) {
+		pal_jw_array(w, "injection_rules");
+		json_array_foreach(x->flags, i, f)
+			pal_jw_string(w, NULL, json_string_value(f));
+		pal_jw_close(w);
+	}
 	if (x->reason[0] != '\0')
-		json_object_set_new(d, "reason", json_string(x->reason));
-	/* Last: the payload is fitted into the room the rest leaves. */
-	if (x->st->payload_to != NULL)
-		seal_payload(x, d);
-	if (gw_reqlog_submit(x->c->w->srv->log, "serve.request", NULL, d) < 0)
+		pal_jw_string(w, "reason", x->reason);
+}
+
+/*
+ * With payloads sealed to an operator, the details become a tree after
+ * all, since the payload is fitted into the room the rest leaves
+ * (payload_record.c); that costs a public-key operation per request
+ * anyway.
+ */
+static int
+record_with_payload(struct gw_exchange *x, int64_t us, struct gw_reqlog *log)
+{
+	struct pal_buf b;
+	struct pal_jw w;
+	json_error_t je;
+	json_t *d = NULL;
+
+	pal_buf_init(&b, 65536);
+	pal_jw_init(&w, &b);
+	pal_jw_object(&w, NULL);
+	write_details(x, us, &w);
+	pal_jw_close(&w);
+	if (pal_jw_error(&w) == 0)
+		d = json_loadb((const char *)b.p, b.len, 0, &je);
+	pal_buf_free(&b);
+	if (d == NULL)
+		return -1;
+	seal_payload(x, d);
+	return gw_reqlog_submit(log, "serve.request", NULL, d);
+}
+
+static void
+record(struct gw_exchange *x, int64_t us)
+{
+	struct gw_reqlog *log = x->c->w->srv->log;
+	struct pal_buf b;
+	struct pal_jw w;
+	int rc;
+
+	if (log == NULL)
+		return;
+	if (x->st->payload_to != NULL) {
+		rc = record_with_payload(x, us, log);
+	} else if ((rc = gw_reqlog_begin(log, &w, &b, "serve.request")) == 0) {
+		write_details(x, us, &w);
+		rc = gw_reqlog_end(log, &w);
+	}
+	if (rc < 0)
 		gw_metric_add(metrics(x), GW_M_LOG_FAILED, 1);
 }
 

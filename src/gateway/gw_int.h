@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "palisade/apikey.h"
+#include "palisade/buf.h"
 #include "palisade/error.h"
 #include "palisade/gwbody.h"
 #include "palisade/gwconfig.h"
@@ -105,6 +106,19 @@ int gw_reqlog_open(const char *dir, int keeper_fd, unsigned appenders,
  */
 int gw_reqlog_submit(struct gw_reqlog *rl, const char *type,
 		     const char *subject, json_t *details);
+
+/*
+ * The same without a JSON tree, for the record of every request:
+ * gw_reqlog_begin starts an entry of type in b (initialized here) and
+ * opens its details in w; the caller writes the members (json_writer.h);
+ * gw_reqlog_end closes the entry, queues it and frees b.  -1 as for
+ * gw_reqlog_submit; after a failed begin, b holds nothing and end must
+ * not be called.
+ */
+struct pal_jw;
+int gw_reqlog_begin(struct gw_reqlog *rl, struct pal_jw *w, struct pal_buf *b,
+		    const char *type);
+int gw_reqlog_end(struct gw_reqlog *rl, struct pal_jw *w);
 
 /* 0 once an append failed or the queue overflowed; why says what. */
 int gw_reqlog_ok(struct gw_reqlog *rl);

@@ -25,10 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "palisade/json_writer.h"
 #include "palisade/tlog.h"
 #include "gw_int.h"
 
 #define PUBLISH_EVERY_MS 500
+#define ENTRY_ROOM 65536		/* one more than an entry may be */
 
 /*
  * A queued record, already encoded as its entry by the thread that made
@@ -261,39 +263,19 @@ gw_reqlog_open(const char *dir, int keeper_fd, unsigned appenders,
 	return 0;
 }
 
-int
-gw_reqlog_submit(struct gw_reqlog *rl, const char *type,
-		 const char *subject, json_t *details)
+/* Queues a copy of the encoded entry for the appender. */
+static int
+enqueue(struct gw_reqlog *rl, const char *entry, size_t len)
 {
 	struct pal_err err = { 0 };
-	struct item *it = NULL;
-	char *entry = NULL;
-	size_t len;
-	int rc;
+	struct item *it = malloc(sizeof(*it) + len + 1);
 
-	if (details == NULL)
+	if (it == NULL)
 		return -1;
-	if (atomic_load(&rl->broken)) {
-		json_decref(details);
-		return -1;
-	}
-	rc = pal_log_entry_build_obj(type, "serve", subject, details,
-				     (int64_t)time(NULL), &entry, &err);
-	json_decref(details);
-	if (rc < 0) {
-		fail(rl, &err);
-		return -1;
-	}
-	len = strlen(entry);
-	it = malloc(sizeof(*it) + len + 1);
-	if (it == NULL) {
-		free(entry);
-		return -1;
-	}
 	it->next = NULL;
 	it->len = len;
-	memcpy(it->entry, entry, len + 1);
-	free(entry);
+	memcpy(it->entry, entry, len);
+	it->entry[len] = '\0';
 	pthread_mutex_lock(&rl->mu);
 	if (rl->n >= rl->max) {
 		pthread_mutex_unlock(&rl->mu);
@@ -313,6 +295,66 @@ gw_reqlog_submit(struct gw_reqlog *rl, const char *type,
 		pthread_cond_signal(&rl->more);
 	pthread_mutex_unlock(&rl->mu);
 	return 0;
+}
+
+int
+gw_reqlog_submit(struct gw_reqlog *rl, const char *type,
+		 const char *subject, json_t *details)
+{
+	struct pal_err err = { 0 };
+	char *entry = NULL;
+	int rc;
+
+	if (details == NULL)
+		return -1;
+	if (atomic_load(&rl->broken)) {
+		json_decref(details);
+		return -1;
+	}
+	rc = pal_log_entry_build_obj(type, "serve", subject, details,
+				     (int64_t)time(NULL), &entry, &err);
+	json_decref(details);
+	if (rc < 0) {
+		fail(rl, &err);
+		return -1;
+	}
+	rc = enqueue(rl, entry, strlen(entry));
+	free(entry);
+	return rc;
+}
+
+int
+gw_reqlog_begin(struct gw_reqlog *rl, struct pal_jw *w, struct pal_buf *b,
+		const char *type)
+{
+	struct pal_err err = { 0 };
+
+	pal_buf_init(b, ENTRY_ROOM);
+	pal_jw_init(w, b);
+	if (atomic_load(&rl->broken))
+		return -1;
+	if (pal_log_entry_open(w, type, "serve", NULL, (int64_t)time(NULL),
+			       &err) < 0) {
+		pal_buf_free(b);
+		fail(rl, &err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+gw_reqlog_end(struct gw_reqlog *rl, struct pal_jw *w)
+{
+	struct pal_err err = { 0 };
+	struct pal_buf *b = w->out;
+	int rc = pal_log_entry_finish(w, &err);
+
+	if (rc < 0)
+		fail(rl, &err);
+	else
+		rc = enqueue(rl, (const char *)b->p, b->len);
+	pal_buf_free(b);
+	return rc;
 }
 
 int

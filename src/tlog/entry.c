@@ -9,9 +9,11 @@
 
 #include <jansson.h>
 
+#include "palisade/json_writer.h"
 #include "palisade/tlog.h"
 
 #define NAME_MAX_LEN 64
+#define ENTRY_MAX 65535
 
 /* type and actor: 1 to 64 of [a-z0-9._-]. */
 static int
@@ -39,10 +41,9 @@ check_subject(const char *s, struct pal_err *err)
 	return 0;
 }
 
-int
-pal_log_entry_build_obj(const char *type, const char *actor,
-			const char *subject, json_t *details,
-			int64_t unix_time, char **out, struct pal_err *err)
+static int
+check_head(const char *type, const char *actor, const char *subject,
+	   int64_t unix_time, char when[32], struct pal_err *err)
 {
 	int rc = check_name("type", type, err);
 	if (rc == 0)
@@ -51,15 +52,62 @@ pal_log_entry_build_obj(const char *type, const char *actor,
 		rc = check_subject(subject, err);
 	if (rc < 0)
 		return rc;
+	time_t t = (time_t)unix_time;
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return pal_err_set(err, PAL_ERR_INVALID, "bad time");
+	return 0;
+}
+
+int
+pal_log_entry_open(struct pal_jw *w, const char *type, const char *actor,
+		   const char *subject, int64_t unix_time, struct pal_err *err)
+{
+	char when[32];
+	int rc = check_head(type, actor, subject, unix_time, when, err);
+
+	if (rc < 0)
+		return rc;
+	pal_jw_object(w, NULL);
+	pal_jw_string(w, "type", type);
+	pal_jw_string(w, "time", when);
+	pal_jw_string(w, "actor", actor);
+	if (subject != NULL)
+		pal_jw_string(w, "subject", subject);
+	pal_jw_object(w, "details");
+	if (pal_jw_error(w) < 0)
+		return pal_err_set(err, pal_jw_error(w), "log entry: out of "
+				   "memory or room");
+	return 0;
+}
+
+int
+pal_log_entry_finish(struct pal_jw *w, struct pal_err *err)
+{
+	pal_jw_close(w);
+	pal_jw_close(w);
+	if (pal_jw_error(w) == PAL_ERR_LIMIT || w->out->len > ENTRY_MAX)
+		return pal_err_set(err, PAL_ERR_LIMIT, "log entry larger "
+				   "than %d bytes", ENTRY_MAX);
+	if (pal_jw_error(w) < 0)
+		return pal_err_set(err, pal_jw_error(w), "log entry: out of "
+				   "memory");
+	return 0;
+}
+
+int
+pal_log_entry_build_obj(const char *type, const char *actor,
+			const char *subject, json_t *details,
+			int64_t unix_time, char **out, struct pal_err *err)
+{
+	char when[32];
+	int rc = check_head(type, actor, subject, unix_time, when, err);
+	if (rc < 0)
+		return rc;
 	if (!json_is_object(details))
 		return pal_err_set(err, PAL_ERR_INVALID,
 				   "log entry details must be a JSON object");
-	time_t t = (time_t)unix_time;
-	struct tm tm;
-	char when[32];
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return pal_err_set(err, PAL_ERR_INVALID, "bad time");
 	json_t *e = json_pack("{s:s, s:s, s:s, s:s*, s:O}", "type", type,
 			      "time", when, "actor", actor, "subject", subject,
 			      "details", details);
@@ -67,10 +115,10 @@ pal_log_entry_build_obj(const char *type, const char *actor,
 	json_decref(e);
 	if (s == NULL)
 		return pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
-	if (strlen(s) > 65535) {
+	if (strlen(s) > ENTRY_MAX) {
 		free(s);
 		return pal_err_set(err, PAL_ERR_LIMIT,
-				   "log entry larger than 65535 bytes");
+				   "log entry larger than %d bytes", ENTRY_MAX);
 	}
 	*out = s;
 	return 0;
