@@ -30,6 +30,7 @@ static const struct subcommand subcommands[] = {
 	{ "approve", cmd_approve, "approve a request with your key" },
 	{ "serve", cmd_serve, "the hardened TLS gateway to a model server" },
 	{ "payload", cmd_payload, "read the bodies a gateway record sealed" },
+	{ "run", cmd_run, "run a model server in the sandbox" },
 };
 
 static void
