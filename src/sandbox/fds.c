@@ -302,8 +302,14 @@ sbx_fds_layout(struct sbx_ctx *c, struct pal_err *err)
 	}
 	if ((all = calloc(c->n_keep + 2, sizeof(int))) == NULL)
 		return nomem(err);
-	for (size_t i = 0; i < c->n_keep; i++)
+	for (size_t i = 0; i < c->n_keep; i++) {
+		/* Kept across the server's exec, whatever the parent set. */
+		int fl = fcntl(c->keep[i], F_GETFD);
+
+		if (fl >= 0 && (fl & FD_CLOEXEC))
+			(void)fcntl(c->keep[i], F_SETFD, fl & ~FD_CLOEXEC);
 		all[n++] = c->keep[i];
+	}
 	all[n++] = c->sync_r;
 	all[n++] = c->err_w;
 	qsort(all, n, sizeof(int), by_number);
