@@ -10,9 +10,10 @@
  * framing closes the connection after the error response, since nothing
  * then says where the next request would start.
  *
- * Memory: an idle connection holds its TLS session, its bufferevent and
- * this struct; the exchange (parser, headers, body) exists only while a
- * request is in progress.
+ * Memory: an idle connection holds its TLS session, its transport
+ * (conn_io.h: two events, two empty evbuffers) and this struct; the
+ * exchange (parser, headers, body) exists only while a request is in
+ * progress.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,10 +26,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 
 #include "exchange.h"
 #include "gw_int.h"
@@ -48,9 +46,7 @@ enum {
 /* A closing connection gets this long to take its last response. */
 #define LINGER_MS 5000
 
-static void conn_read(struct bufferevent *bev, void *arg);
-static void conn_write(struct bufferevent *bev, void *arg);
-static void conn_event(struct bufferevent *bev, short what, void *arg);
+static void conn_read(void *arg);
 
 static void
 arm(struct gw_conn *c, uint32_t ms)
@@ -84,15 +80,9 @@ gw_conn_free(struct gw_conn *c)
 	event_free(c->deadline);
 	/*
 	 * A connection that ended cleanly says so (close_notify): OpenSSL
-	 * keeps a session for resumption only then.  The write is attempted
-	 * once, without waiting; the socket closes right after.
+	 * keeps a session for resumption only then.
 	 */
-	if (c->phase != PH_HANDSHAKE && !c->failed) {
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-		if (ssl != NULL)
-			SSL_shutdown(ssl);
-	}
-	bufferevent_free(c->bev);
+	gw_io_free(&c->io, c->phase != PH_HANDSHAKE && !c->failed);
 	gw_state_unref(c->st);
 	free(c);
 }
@@ -122,13 +112,13 @@ static void
 wait_request(struct gw_conn *c)
 {
 	c->phase = PH_IDLE;
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 limits(c)->max_header_bytes + 1);
-	bufferevent_enable(c->bev, EV_READ);
+	gw_io_read(&c->io, limits(c)->max_header_bytes + 1);
 	arm(c, c->served == 0 ? limits(c)->header_timeout_ms
 			      : limits(c)->idle_timeout_ms);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		conn_read(c->bev, c);
+	if (evbuffer_get_length(c->io.in) > 0)
+		conn_read(c);
+	else
+		gw_io_idle(&c->io);
 }
 
 /* The first bytes of a head: the head deadline starts now. */
@@ -152,7 +142,7 @@ begin_request(struct gw_conn *c)
 static void
 read_head(struct gw_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->io.in;
 	size_t have = evbuffer_get_length(in);
 	size_t want = limits(c)->max_header_bytes + 1;
 	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)(have < want ? have
@@ -163,16 +153,16 @@ read_head(struct gw_conn *c)
 		/* The head was taken: now the body, if any. */
 		c->phase = PH_BODY;
 		arm(c, limits(c)->body_timeout_ms);
-		bufferevent_setwatermark(c->bev, EV_READ, 0, BODY_WINDOW);
-		gw_exchange_body(c->x, bufferevent_get_input(c->bev));
+		gw_io_read(&c->io, BODY_WINDOW);
+		gw_exchange_body(c->x, c->io.in);
 	}
 }
 
 static void
-conn_read(struct bufferevent *bev, void *arg)
+conn_read(void *arg)
 {
 	struct gw_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->io.in;
 
 	if (c->closing)
 		return;
@@ -209,16 +199,22 @@ gw_conn_busy(struct gw_conn *c)
 	c->phase = PH_BUSY;
 	evtimer_del(c->deadline);
 	/* Bytes sent ahead wait, up to one head's worth. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 limits(c)->max_header_bytes + 1);
+	gw_io_read(&c->io, limits(c)->max_header_bytes + 1);
 }
 
 static void
-conn_write(struct bufferevent *bev, void *arg)
+conn_connected(void *arg)
 {
 	struct gw_conn *c = arg;
 
-	(void)bev;
+	c->phase = PH_IDLE;
+}
+
+static void
+conn_drained(void *arg)
+{
+	struct gw_conn *c = arg;
+
 	if (c->closing) {
 		gw_conn_free(c);
 		return;
@@ -228,29 +224,29 @@ conn_write(struct bufferevent *bev, void *arg)
 }
 
 static void
-conn_event(struct bufferevent *bev, short what, void *arg)
+conn_closed(void *arg, int error)
 {
 	struct gw_conn *c = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		c->phase = PH_IDLE;
-		return;
-	}
-	if ((what & BEV_EVENT_ERROR) && c->phase == PH_HANDSHAKE)
+	if (error && c->phase == PH_HANDSHAKE)
 		gw_metric_add(&c->w->srv->metrics, GW_M_HANDSHAKE_FAILED, 1);
-	if (what & BEV_EVENT_ERROR)
+	if (error)
 		c->failed = 1;
 	/* EOF or an error: the client is gone; so is what it asked for. */
 	gw_conn_free(c);
 }
 
+static const struct gw_io_callbacks conn_callbacks = {
+	.connected = conn_connected,
+	.readable = conn_read,
+	.drained = conn_drained,
+	.closed = conn_closed,
+};
+
 void
 gw_conn_respond(struct gw_conn *c, struct evbuffer *resp, int close)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	evbuffer_add_buffer(out, resp);
+	evbuffer_add_buffer(c->io.out, resp);
 	if (close)
 		gw_conn_close_after(c);
 }
@@ -258,19 +254,19 @@ gw_conn_respond(struct gw_conn *c, struct evbuffer *resp, int close)
 struct evbuffer *
 gw_conn_input(struct gw_conn *c)
 {
-	return bufferevent_get_input(c->bev);
+	return c->io.in;
 }
 
 struct evbuffer *
 gw_conn_output(struct gw_conn *c)
 {
-	return bufferevent_get_output(c->bev);
+	return c->io.out;
 }
 
 size_t
 gw_conn_pending(struct gw_conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return evbuffer_get_length(c->io.out);
 }
 
 /* Stops reading; the connection is freed once its output is written. */
@@ -278,8 +274,7 @@ void
 gw_conn_close_after(struct gw_conn *c)
 {
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	gw_io_read(&c->io, 0);
 	/* Freed from the loop, never under a caller that still holds c. */
 	arm(c, gw_conn_pending(c) == 0 ? 0 : LINGER_MS);
 }
@@ -294,7 +289,6 @@ gw_conn_done(struct gw_conn *c, int close)
 		gw_conn_close_after(c);
 		return;
 	}
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	wait_request(c);
 }
 
@@ -329,21 +323,26 @@ gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa,
 	int one = 1;
 
 	(void)salen;
-	if (c == NULL || ssl == NULL)
-		goto fail;
+	if (c == NULL || ssl == NULL ||
+	    (c->deadline = evtimer_new(w->base, on_deadline, c)) == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		free(c);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->w = w;
 	c->st = gw_server_state(w->srv);
 	set_addr(c, sa);
-	c->deadline = evtimer_new(w->base, on_deadline, c);
-	c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
-						BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE);
-	if (c->deadline == NULL || c->bev == NULL)
-		goto fail;
-	ssl = NULL;		/* the bufferevent owns it */
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	/* The transport takes fd and ssl, and closes them if it fails. */
+	if (gw_io_start(&c->io, w->base, fd, ssl,
+			limits(c)->max_header_bytes + 1, &conn_callbacks,
+			c) < 0) {
+		event_free(c->deadline);
+		gw_state_unref(c->st);
+		free(c);
+		return;
+	}
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -352,23 +351,5 @@ gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa,
 	atomic_fetch_add(&w->srv->metrics.open_connections, 1);
 	gw_metric_add(&w->srv->metrics, GW_M_CONNECTIONS, 1);
 	c->phase = PH_HANDSHAKE;
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 limits(c)->max_header_bytes + 1);
-	bufferevent_enable(c->bev, EV_READ);
 	arm(c, limits(c)->header_timeout_ms);
-	return;
-fail:
-	SSL_free(ssl);
-	if (c != NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
-		gw_state_unref(c->st);
-		free(c);
-	} else {
-		close(fd);
-	}
 }

@@ -31,6 +31,7 @@
 #include "palisade/gwbody.h"
 #include "palisade/gwconfig.h"
 #include "palisade/http.h"
+#include "conn_io.h"
 
 struct event_base;
 struct event;
@@ -278,7 +279,7 @@ void gw_admin_stop(struct gw_admin *a);
 struct gw_conn {
 	struct gw_worker *w;
 	struct gw_conn *prev, *next;
-	struct bufferevent *bev;
+	struct gw_io io;		/* the TLS transport (conn_io.h) */
 	struct event *deadline;
 	struct gw_exchange *x;		/* the request in progress, or NULL */
 	struct gw_state *st;		/* in force for the current request */
