@@ -121,10 +121,10 @@ gw_tls_context(const struct gw_tls_files *f, SSL_CTX **out, struct pal_err *e)
 	/*
 	 * Idle connections give their read and write buffers back (memory
 	 * per idle connection), and partial writes let a large response go
-	 * out as the socket takes it.  No read-ahead: it would save a read
-	 * per record, but libevent's TLS bufferevent does not read again
-	 * after the handshake, so a request read ahead with the client's
-	 * Finished message would wait forever.
+	 * out as the socket takes it.  Read-ahead is turned on per connection
+	 * by the client transport (conn_io.c), which reads again after the
+	 * handshake; the admin listener's libevent TLS bufferevent does not,
+	 * and a request read ahead with the Finished message would wait.
 	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 			 SSL_MODE_ENABLE_PARTIAL_WRITE |
