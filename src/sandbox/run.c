@@ -208,8 +208,13 @@ child_main(struct sbx_ctx *c, const sigset_t *old)
 		_exit(STATUS_SANDBOX);
 	if (confine(c, &e) != 0)
 		child_fail(c, STATUS_SANDBOX, &e);
-	if ((server = fork()) < 0) {
-		pal_err_set(&e, PAL_ERR_SYSTEM, "fork: %s", strerror(errno));
+	/*
+	 * vfork: the server only sets its limits and executes, and copying
+	 * this process's page tables for it would be a good part of the
+	 * start-up.
+	 */
+	if ((server = vfork()) < 0) {
+		pal_err_set(&e, PAL_ERR_SYSTEM, "vfork: %s", strerror(errno));
 		child_fail(c, STATUS_SANDBOX, &e);
 	}
 	if (server == 0)

@@ -179,10 +179,12 @@ expect_grep "not found" "$TMP/err" "not found named"
 
 # sandbox_pids PID: the sandbox's init and server under palisade run PID.
 sandbox_pids() {
-	for _ in $(seq 50); do
+	local init server
+	for _ in $(seq 300); do
 		init=$(pgrep -P "$1" | head -n 1)
+		server=
 		[ -n "$init" ] && server=$(pgrep -P "$init" | head -n 1)
-		[ -n "${server:-}" ] && { echo "$init $server"; return; }
+		[ -n "$server" ] && { echo "$init $server"; return; }
 		sleep 0.1
 	done
 }
@@ -202,8 +204,9 @@ done
 
 "$PALISADE" run -- "$BIN" sleep 30 &
 pid=$!
+init= server=
 read -r init server < <(sandbox_pids $pid)
-if [ -z "${server:-}" ]; then
+if [ -z "$server" ]; then
 	fail "no sandbox processes under palisade run"
 else
 	kill -KILL $pid
