@@ -49,6 +49,10 @@
 #define PAL_GW_MAX_ROLE_MODELS 64	/* model globs of one role */
 #define PAL_GW_MAX_NETWORKS 64		/* networks of one role */
 #define PAL_GW_MAX_STRIP 32		/* response fields stripped */
+#define PAL_GW_MAX_CLIENTS 256		/* certificate identities */
+#define PAL_GW_CLIENT_NAME_MAX 27	/* "cert:" + name is an identity id
+					   of at most 32 bytes */
+#define PAL_GW_CLIENT_CN_MAX 64		/* bytes of a subject CN (RFC 5280) */
 
 /* Checks every file the configuration names (pal_gw_config_parse). */
 #define PAL_GW_CONFIG_CHECK_FILES 0x1u
@@ -154,6 +158,29 @@ struct pal_gw_upstream {
 	size_t n_routes;
 };
 
+/*
+ * A client certificate as an identity (mutual TLS, listen.tls.client_ca):
+ * a request without an API key, over a connection whose verified
+ * certificate matches, acts as "cert:<name>" with this role and limits.
+ * A client matches when each criterion it sets holds: the subject's one
+ * common name equals subject, the certificate's SHA-256 equals sha256.
+ */
+struct pal_gw_client {
+	char *name;			/* [A-Za-z0-9_.-], 1 to
+					   PAL_GW_CLIENT_NAME_MAX bytes */
+	char *subject;			/* CN, UTF-8; NULL: any */
+	int has_sha256;
+	uint8_t sha256[32];		/* of the DER certificate */
+	char *role;			/* a configured role */
+	struct pal_gw_limits limits;	/* the fields in limits_set override
+					   the role's */
+	unsigned limits_set;		/* PAL_GW_LIMIT_* */
+};
+
+#define PAL_GW_LIMIT_RPM 0x1u
+#define PAL_GW_LIMIT_TPM 0x2u
+#define PAL_GW_LIMIT_BURST 0x4u
+
 struct pal_gw_keys {
 	char *store;			/* the SQLite key store, resolved */
 	struct pal_gw_lockout lockout;
@@ -191,6 +218,9 @@ struct pal_gw_config {
 	struct pal_gw_keys keys;
 	struct pal_gw_role *roles;	/* at least one */
 	size_t n_roles;
+	struct pal_gw_client *clients;	/* certificate identities; any
+					   only with listen.tls.client_ca */
+	size_t n_clients;
 	struct pal_gw_body_policy body;	/* max_body: listen.limits */
 	struct pal_gw_output_policy output;
 	struct pal_gw_injection injection;
@@ -253,6 +283,15 @@ int pal_gw_config_default(const struct pal_gw_defaults *d, unsigned flags,
 /* The role called name, or NULL. */
 const struct pal_gw_role *pal_gw_config_role(const struct pal_gw_config *cfg,
 					     const char *name);
+
+/*
+ * The first client whose criteria the certificate meets: its subject's
+ * common name cn (cn_len bytes, UTF-8; NULL when it has none or several)
+ * and its SHA-256; NULL when none does.
+ */
+const struct pal_gw_client *
+pal_gw_config_client(const struct pal_gw_config *cfg, const char *cn,
+		     size_t cn_len, const uint8_t sha256[32]);
 
 /*
  * The upstream that serves model (n bytes, not NUL-terminated): the one

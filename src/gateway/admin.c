@@ -113,7 +113,30 @@ key_json(const struct pal_apikey_record *r, struct gw_blocks *b)
 			 gw_blocks_check(b, r->id, NULL));
 }
 
-/* The keys of the store in force (never a secret), and the blocks. */
+/* The certificate identities configured, as blocks know them. */
+static json_t *
+clients_json(const struct pal_gw_config *cfg, struct gw_blocks *b)
+{
+	json_t *list = json_array();
+	char id[40];
+
+	for (size_t i = 0; list != NULL && i < cfg->n_clients; i++) {
+		const struct pal_gw_client *cl = &cfg->clients[i];
+
+		snprintf(id, sizeof(id), "cert:%s", cl->name);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b}", "id",
+						      id, "role", cl->role,
+						      "blocked",
+						      gw_blocks_check(b, id,
+								      NULL)));
+	}
+	return list;
+}
+
+/*
+ * The keys of the store in force (never a secret), the certificate
+ * identities, and the blocks.
+ */
 static json_t *
 keys_json(struct gw_server *s, struct pal_err *e)
 {
@@ -121,7 +144,7 @@ keys_json(struct gw_server *s, struct pal_err *e)
 	struct pal_apikey_store *store = NULL;
 	struct pal_apikey_record *v = NULL;
 	size_t n = 0;
-	json_t *list = NULL;
+	json_t *list = NULL, *clients;
 	int rc = pal_apikey_store_open(st->cfg->keys.store,
 				       PAL_APIKEY_OPEN_READONLY, &store, e);
 
@@ -133,11 +156,15 @@ keys_json(struct gw_server *s, struct pal_err *e)
 		json_array_append_new(list, key_json(&v[i], s->blocks));
 	free(v);
 	pal_apikey_store_close(store);
+	clients = list != NULL ? clients_json(st->cfg, s->blocks) : NULL;
 	gw_state_unref(st);
-	if (list == NULL)
+	if (list == NULL || clients == NULL) {
+		json_decref(list);
+		json_decref(clients);
 		return NULL;
-	return json_pack("{s:o, s:o}", "keys", list, "blocked",
-			 gw_blocks_json(s->blocks));
+	}
+	return json_pack("{s:o, s:o, s:o}", "keys", list, "clients", clients,
+			 "blocked", gw_blocks_json(s->blocks));
 }
 
 static void

@@ -86,6 +86,60 @@ count_failure(struct gw_exchange *x, const struct pal_apikey_result *res)
 						   != 0));
 }
 
+/* The identity's role, or a refusal when it is not configured. */
+static int
+take_role(struct gw_exchange *x, const char *role)
+{
+	x->role = pal_gw_config_role(x->st->cfg, role);
+	if (x->role != NULL)
+		return 0;
+	snprintf(x->reason, sizeof(x->reason), "role '%s' is not configured",
+		 role);
+	return refuse_head(x, GW_M_REFUSED_AUTHZ, 403, "permission_error",
+			   "this identity's role is not configured", 0);
+}
+
+/*
+ * A request without an API key over a connection with a verified client
+ * certificate: the configured client it matches is the identity.  A
+ * certificate no client matches fails like a missing key, and counts
+ * against its source.
+ */
+static int
+check_certificate(struct gw_exchange *x)
+{
+	const struct gw_peer *p = x->c->peer;
+	const struct pal_gw_client *cl;
+	struct gw_server *srv = x->c->w->srv;
+	char fp[65];
+
+	cl = pal_gw_config_client(x->st->cfg, p->has_cn ? p->cn : NULL,
+				  p->cn_len, p->sha256);
+	if (cl == NULL) {
+		pal_hex_encode(p->sha256, 32, fp);
+		snprintf(x->reason, sizeof(x->reason), "client certificate "
+			 "sha256:%s is no configured client", fp);
+		(void)pal_lockout_failure(srv->lockout,
+					  &x->st->cfg->keys.lockout,
+					  x->c->addr, NULL, now_ms());
+		return refuse_head(x, GW_M_REFUSED_AUTH, 401,
+				   "authentication_error",
+				   PAL_APIKEY_CLIENT_MESSAGE, 0);
+	}
+	snprintf(x->id, sizeof(x->id), "cert:%s", cl->name);
+	snprintf(x->c->key_id, sizeof(x->c->key_id), "%s", x->id);
+	if (take_role(x, cl->role) < 0)
+		return -1;
+	x->lim = x->role->limits;
+	if (cl->limits_set & PAL_GW_LIMIT_RPM)
+		x->lim.requests_per_minute = cl->limits.requests_per_minute;
+	if (cl->limits_set & PAL_GW_LIMIT_TPM)
+		x->lim.tokens_per_minute = cl->limits.tokens_per_minute;
+	if (cl->limits_set & PAL_GW_LIMIT_BURST)
+		x->lim.burst = cl->limits.burst;
+	return 0;
+}
+
 static int
 check_key(struct gw_exchange *x, const struct pal_http_request *req)
 {
@@ -121,17 +175,24 @@ check_key(struct gw_exchange *x, const struct pal_http_request *req)
 				   PAL_APIKEY_CLIENT_MESSAGE, 0);
 	}
 	x->key = res.record;
+	snprintf(x->id, sizeof(x->id), "%s", res.record->id);
 	snprintf(x->c->key_id, sizeof(x->c->key_id), "%s", res.record->id);
-	x->role = pal_gw_config_role(x->st->cfg, res.record->role);
-	if (x->role == NULL) {
-		snprintf(x->reason, sizeof(x->reason), "role '%s' is not "
-			 "configured", res.record->role);
-		return refuse_head(x, GW_M_REFUSED_AUTHZ, 403,
-				   "permission_error",
-				   "this key's role is not configured", 0);
-	}
+	if (take_role(x, res.record->role) < 0)
+		return -1;
 	pal_apikey_limits(res.record, &x->role->limits, &x->lim);
 	return 0;
+}
+
+/*
+ * Who asks: the API key when the request has one, else the connection's
+ * client certificate when it has one, else nobody (401).
+ */
+static int
+check_identity(struct gw_exchange *x, const struct pal_http_request *req)
+{
+	if (req->authorization == NULL && x->c->peer != NULL)
+		return check_certificate(x);
+	return check_key(x, req);
 }
 
 /* A source locked out after failed authentications, or blocked. */
@@ -168,7 +229,7 @@ check_standing(struct gw_exchange *x)
 {
 	struct gw_server *srv = x->c->w->srv;
 	struct pal_ratelimit_verdict v;
-	const char *id = x->key->id;
+	const char *id = x->id;
 
 	if (gw_blocks_check(srv->blocks, id, NULL)) {
 		gw_reason(x, "key blocked");
@@ -203,7 +264,7 @@ gw_checks_head(struct gw_exchange *x, const struct pal_http_request *req)
 	if (x->kind < 0)
 		return refuse_head(x, GW_M_REFUSED_HTTP, 404,
 				   "invalid_request_error", "no such route", 0);
-	if (check_source(x) < 0 || check_key(x, req) < 0 ||
+	if (check_source(x) < 0 || check_identity(x, req) < 0 ||
 	    check_standing(x) < 0)
 		return -1;
 	if (x->kind == PAL_GW_MODELS ? x->framing != PAL_HTTP_BODY_NONE
@@ -407,12 +468,12 @@ check_abuse(struct gw_exchange *x, const struct pal_inject_span *spans,
 	struct pal_buf alert;
 
 	if (srv->abuse == NULL ||
-	    pal_abuse_observe(srv->abuse, x->key->id, (int64_t)time(NULL),
+	    pal_abuse_observe(srv->abuse, x->id, (int64_t)time(NULL),
 			      spans, n, &v, &err) < 0 || v.fired == 0)
 		return 0;
 	gw_metric_add(metrics(x), GW_M_ABUSE_ALERTS, 1);
 	pal_buf_init(&alert, 1 << 16);
-	if (pal_abuse_alert_json(x->key->id, &v, &alert, &err) == 0) {
+	if (pal_abuse_alert_json(x->id, &v, &alert, &err) == 0) {
 		json_error_t je;
 		json_t *d = json_loadb((const char *)alert.p, alert.len, 0, &je);
 		if (d != NULL && srv->log != NULL)
@@ -426,7 +487,7 @@ check_abuse(struct gw_exchange *x, const struct pal_inject_span *spans,
 	pal_buf_free(&alert);
 	if (!v.block)
 		return 0;
-	gw_blocks_key(srv->blocks, x->key->id, 1);
+	gw_blocks_key(srv->blocks, x->id, 1);
 	gw_server_sweep(srv);
 	gw_reason(x, "abuse signal: key blocked");
 	return refuse_body(x, GW_M_REFUSED_BLOCKED, 403, "permission_error",
@@ -581,8 +642,8 @@ write_details(struct gw_exchange *x, int64_t us, struct pal_jw *w)
 	pal_jw_int(w, "in_bytes", (int64_t)x->in_bytes);
 	pal_jw_int(w, "out_bytes", (int64_t)x->out_bytes);
 	pal_jw_int(w, "us", us);
-	if (x->key != NULL)
-		pal_jw_string(w, "key", x->key->id);
+	if (x->id[0] != '\0')
+		pal_jw_string(w, "key", x->id);
 	else if (x->c->key_id[0] != '\0')
 		pal_jw_string(w, "key_presented", x->c->key_id);
 	if (x->kind >= 0)
@@ -674,8 +735,8 @@ gw_checks_after(struct gw_exchange *x)
 	count_status(x);
 	gw_metric_latency(metrics(x), (uint64_t)us);
 	if (x->charged && x->usage.present)
-		pal_ratelimit_charge(x->c->w->srv->limits, x->key->id,
-				     strlen(x->key->id), &x->lim,
+		pal_ratelimit_charge(x->c->w->srv->limits, x->id,
+				     strlen(x->id), &x->lim,
 				     x->usage.total_tokens, now_ms());
 	record(x, us);
 }

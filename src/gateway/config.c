@@ -118,7 +118,7 @@ check_across(struct pal_yaml *y)
 					     "more than requests.max_tokens "
 					     "(%u)", i, t, c->body.max_tokens);
 	}
-	return 0;
+	return gwc_check_clients(y);
 }
 
 static int
@@ -145,6 +145,7 @@ read_document(struct pal_yaml *y)
 		  "store)" },
 		{ "roles", gwc_parse_roles, "missing 'roles' (what keys may "
 		  "do)" },
+		{ "clients", gwc_parse_clients, NULL },
 		{ "requests", gwc_parse_requests, NULL },
 		{ "responses", gwc_parse_responses, NULL },
 		{ "injection", gwc_parse_injection, NULL },
@@ -218,6 +219,7 @@ pal_gw_config_free(struct pal_gw_config *c)
 	for (size_t i = 0; i < c->n_roles; i++)
 		role_free(&c->roles[i]);
 	free(c->roles);
+	gwc_clients_free(c);
 	free_strings(c->output.strip, c->output.n_strip);
 	free(c->injection.rules);
 	free(c->abuse.webhook);

@@ -23,6 +23,8 @@ struct gwc {
 	int catch_all;			/* 1 + index of the upstream without
 					   models, or 0 */
 	yaml_mark_t role_tokens_at[PAL_GW_MAX_ROLES];
+	yaml_mark_t clients_at;
+	yaml_mark_t client_role_at[PAL_GW_MAX_CLIENTS];
 };
 
 #define GWC(y) ((struct gwc *)(y)->ctx)
@@ -90,6 +92,12 @@ int gwc_endpoint(struct pal_yaml *y, const char *url, int webhook,
 int gwc_parse_roles(struct pal_yaml *y, void *obj);
 /* "HH:MM-HH:MM" into minutes after midnight; "24:00" ends only. */
 int gwc_hours_parse(const char *s, size_t n, uint16_t *from, uint16_t *to);
+
+/* config_clients.c: the section, its checks against the others, and
+ * freeing it. */
+int gwc_parse_clients(struct pal_yaml *y, void *obj);
+int gwc_check_clients(struct pal_yaml *y);
+void gwc_clients_free(struct pal_gw_config *c);
 
 /* config_policy.c */
 int gwc_parse_keys(struct pal_yaml *y, void *obj);

@@ -83,6 +83,7 @@ gw_conn_free(struct gw_conn *c)
 	 * keeps a session for resumption only then.
 	 */
 	gw_io_free(&c->io, c->phase != PH_HANDSHAKE && !c->failed);
+	free(c->peer);
 	gw_state_unref(c->st);
 	free(c);
 }
@@ -206,8 +207,13 @@ static void
 conn_connected(void *arg)
 {
 	struct gw_conn *c = arg;
+	struct gw_peer peer;
 
 	c->phase = PH_IDLE;
+	/* Kept only when a certificate came: most connections have none. */
+	if (gw_tls_peer(c->io.ssl, &peer) == 0 &&
+	    (c->peer = malloc(sizeof(*c->peer))) != NULL)
+		*c->peer = peer;
 }
 
 static void

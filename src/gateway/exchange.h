@@ -35,8 +35,12 @@ struct gw_exchange {
 	char path[GW_PATH_MAX];
 
 	/* Who asks, and under which rules. */
+	char id[33];			/* the identity once authenticated: an
+					   API key's id or "cert:<name>";
+					   "" before */
 	struct pal_apikey_snapshot *keys;	/* held for the exchange */
-	const struct pal_apikey_record *key;	/* in keys */
+	const struct pal_apikey_record *key;	/* in keys; NULL for a
+						   certificate identity */
 	const struct pal_gw_role *role;		/* in st->cfg */
 	struct pal_gw_limits lim;		/* the key's, over the role's */
 	int charged;				/* a request was counted */

@@ -71,6 +71,22 @@ int gw_tls_context_cfg(const struct pal_gw_tls *t, SSL_CTX **out,
 int gw_tls_peer_identity(SSL *ssl, char *out, size_t cap);
 
 /*
+ * What a verified client certificate says about its holder, for matching
+ * configured clients (pal_gw_config_client).
+ */
+struct gw_peer {
+	uint8_t sha256[32];		/* of the DER certificate */
+	int has_cn;			/* exactly one CN, UTF-8, no control
+					   character, at most
+					   PAL_GW_CLIENT_CN_MAX bytes */
+	size_t cn_len;
+	char cn[PAL_GW_CLIENT_CN_MAX + 1];
+};
+
+/* The peer's verified certificate into out; -1 when there is none. */
+int gw_tls_peer(SSL *ssl, struct gw_peer *out);
+
+/*
  * A self-signed ECDSA P-256 certificate for 127.0.0.1, ::1 and localhost,
  * valid for days, written to cert_path and key_path (0600) unless both
  * exist already (the embedded defaults).
@@ -285,7 +301,9 @@ struct gw_conn {
 	struct gw_state *st;		/* in force for the current request */
 	uint8_t addr[16];		/* source, IPv4 mapped into IPv6 */
 	char addr_text[48];
-	char key_id[24];		/* last authenticated key, or "" */
+	struct gw_peer *peer;		/* its verified certificate, or NULL */
+	char key_id[33];		/* last identity (an API key id or
+					   "cert:<name>"), or "" */
 	uint32_t served;
 	uint8_t phase;
 	uint8_t closing;

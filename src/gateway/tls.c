@@ -151,3 +151,45 @@ gw_tls_peer_identity(SSL *ssl, char *out, size_t cap)
 	n = X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)cap);
 	return n > 0 ? 0 : -1;
 }
+
+/* The subject's one common name as UTF-8, if it is one a name can be. */
+static void
+peer_cn(X509 *cert, struct gw_peer *out)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	int n;
+
+	out->has_cn = 0;
+	if (i < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
+		return;			/* none, or several: no name */
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+					       X509_NAME_get_entry(name, i)));
+	if (n > 0 && n <= PAL_GW_CLIENT_CN_MAX) {
+		out->has_cn = 1;
+		for (int k = 0; k < n; k++)
+			if (utf8[k] < 0x20 || utf8[k] == 0x7f)
+				out->has_cn = 0;
+	}
+	if (out->has_cn) {
+		memcpy(out->cn, utf8, (size_t)n);
+		out->cn[n] = '\0';
+		out->cn_len = (size_t)n;
+	}
+	OPENSSL_free(utf8);
+}
+
+int
+gw_tls_peer(SSL *ssl, struct gw_peer *out)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    X509_digest(cert, EVP_sha256(), out->sha256, &n) != 1 || n != 32)
+		return -1;
+	peer_cn(cert, out);
+	return 0;
+}

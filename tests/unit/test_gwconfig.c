@@ -341,6 +341,15 @@ check_full_roles(const struct pal_gw_config *c)
 	assert_int_equal(r->limits.tokens_per_minute, 100000);
 	assert_int_equal(r->limits.burst, 10);
 
+	assert_int_equal(c->n_clients, 1);
+	assert_string_equal(c->clients[0].name, "batch-indexer");
+	assert_string_equal(c->clients[0].subject, "indexer.internal");
+	assert_true(c->clients[0].has_sha256);
+	assert_int_equal(c->clients[0].sha256[0], 0x9f);
+	assert_int_equal(c->clients[0].sha256[31], 0x08);
+	assert_string_equal(c->clients[0].role, "indexer");
+	assert_int_equal(c->clients[0].limits_set, PAL_GW_LIMIT_RPM);
+	assert_int_equal(c->clients[0].limits.requests_per_minute, 1200);
 	ix = &c->roles[1];
 	assert_string_equal(ix->name, "indexer");
 	assert_int_equal(ix->routes, PAL_GW_ROUTE_BIT(PAL_GW_EMBEDDING));
@@ -686,6 +695,10 @@ builtin_default(void **state)
 #define ROLE_HEAD "roles:\n  - name: r\n    models: [\"*\"]\n" \
 		  "    routes: [chat]\n"
 #define TLS_ABC "  tls: {cert: a.pem, key: a.key, client_ca: ca.pem}\n"
+/* BASE with client certificates asked for: 17 lines. */
+#define MTLS VER "listen:\n  tls:\n    cert: c.pem\n    key: k.pem\n" \
+	     "    client_ca: ca.pem\n" UP KEYS ROLES LOG
+#define FP "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static const struct {
 	const char *yaml;
@@ -707,7 +720,7 @@ static const struct {
 	  "allowed" },
 	{ BASE "extra: 1\n", NAME ":17:1: unknown key 'extra' in the "
 	  "configuration (known: version, listen, admin, upstreams, keys, "
-	  "roles, requests, responses, injection, abuse, log)" },
+	  "roles, clients, requests, responses, injection, abuse, log)" },
 	{ BASE "log: {dir: x}\n", NAME ":17:1: duplicate key 'log' in the "
 	  "configuration" },
 	{ NO_LOG, NAME ":1:1: missing 'log' (the log directory)" },
@@ -984,7 +997,73 @@ static const struct {
 	  "public key)" },
 	{ NO_LOG "log:\n  dir: log\n  payload_key: k.pub\n", NAME ":16:3: "
 	  "log: payload_key is set but payloads is none" },
+	/* Certificate identities. */
+	{ BASE "clients:\n  - {name: a, subject: a.example, role: r}\n",
+	  NAME ":18:3: clients: certificate identities need "
+	  "listen.tls.client_ca (the CA bundle their certificates are "
+	  "verified against)" },
+	{ MTLS "clients:\n  - {name: a, subject: a.example, role: q}\n",
+	  NAME ":19:41: clients[0].role: 'q' is not a configured role" },
+	{ MTLS "clients:\n  - {name: a, role: r}\n", NAME ":19:5: clients[0]: "
+	  "needs 'subject' (the certificate's common name), 'sha256' (its "
+	  "fingerprint) or both" },
+	{ MTLS "clients:\n  - {name: a, sha256: abc, role: r}\n",
+	  NAME ":19:23: clients[0].sha256: 'abc' is not a SHA-256 "
+	  "fingerprint (64 hex digits, colons allowed)" },
+	{ MTLS "clients:\n  - {name: a, sha256: \"" FP "0\", role: r}\n",
+	  "is not a SHA-256 fingerprint" },
+	{ MTLS "clients:\n  - {name: a, sha256: \"" FP "\", role: r}\n"
+	  "  - {name: b, sha256: \"" FP "\", role: r}\n", NAME ":20:5: "
+	  "clients[1]: matches the same certificates as clients[0] ('a')" },
+	{ MTLS "clients:\n  - {name: a, subject: x, role: r}\n"
+	  "  - {name: a, subject: y, role: r}\n", NAME ":20:12: "
+	  "clients[1].name: 'a' is the name of clients[0] already" },
+	{ MTLS "clients:\n  - {name: abcdefghijklmnopqrstuvwxyz01, "
+	  "subject: x, role: r}\n", "clients[0].name: "
+	  "'abcdefghijklmnopqrstuvwxyz01' is longer than 27 bytes" },
+	{ MTLS "clients:\n  - {name: a, subject: \"x\\ty\", role: r}\n",
+	  "clients[0].subject: 'x\\x09y' holds a control character" },
+	{ MTLS "clients:\n  - {name: a, subject: x, role: r, "
+	  "limits: {rpm: 1}}\n", "unknown key 'rpm'" },
 };
+
+/*
+ * Certificates to clients: every criterion a client sets must hold, and
+ * the first client that matches wins.
+ */
+static void
+clients_match_certificates(void **state)
+{
+	static const char yaml[] = MTLS "clients:\n"
+		"  - {name: pinned, subject: svc, sha256: \"" FP "\", "
+		"role: r}\n"
+		"  - {name: by-name, subject: svc, role: r}\n"
+		"  - {name: by-print, sha256: \"" FP "\", role: r}\n";
+	struct pal_gw_config *c = parse_ok(yaml);
+	const struct pal_gw_client *cl;
+	uint8_t fp[32], other[32];
+
+	(void)state;
+	for (size_t i = 0; i < 32; i++)
+		fp[i] = c->clients[0].sha256[i];
+	memset(other, 0x5a, sizeof(other));
+	cl = pal_gw_config_client(c, "svc", 3, fp);
+	assert_non_null(cl);
+	assert_string_equal(cl->name, "pinned");
+	cl = pal_gw_config_client(c, "svc", 3, other);
+	assert_non_null(cl);
+	assert_string_equal(cl->name, "by-name");
+	cl = pal_gw_config_client(c, "svcx", 4, fp);
+	assert_non_null(cl);
+	assert_string_equal(cl->name, "by-print");
+	cl = pal_gw_config_client(c, NULL, 0, fp);
+	assert_non_null(cl);
+	assert_string_equal(cl->name, "by-print");
+	/* A name that is a prefix, or none at all, matches no name. */
+	assert_null(pal_gw_config_client(c, "sv", 2, other));
+	assert_null(pal_gw_config_client(c, NULL, 0, other));
+	pal_gw_config_free(c);
+}
 
 static void
 mistakes_are_refused(void **state)
@@ -1591,6 +1670,7 @@ main(void)
 		cmocka_unit_test(docs_show_the_example),
 		cmocka_unit_test(minimal_has_defaults),
 		cmocka_unit_test(builtin_default),
+		cmocka_unit_test(clients_match_certificates),
 		cmocka_unit_test(mistakes_are_refused),
 		cmocka_unit_test(invalid_files_are_refused),
 		cmocka_unit_test(named_files_are_checked),
