@@ -73,6 +73,29 @@ extern const size_t pal_manifest_n_default_ignores;
 int pal_manifest_compute(const char *path, const struct pal_manifest_opts *o,
 			 struct pal_manifest **out, struct pal_err *err);
 
+/* One file of a model that is held open rather than found by a walk. */
+struct pal_manifest_file {
+	const char *name;	/* its name in the model, as a walk gives it */
+	int fd;			/* a regular file open for reading (borrowed) */
+};
+
+/*
+ * Computes the manifest of a model given as open files (a release
+ * unsealed into memfds) instead of a path: the digests are those
+ * pal_manifest_compute gives a directory that holds the same bytes under
+ * the same names.  Names must be canonical (pal_manifest_check_name) and
+ * each given once; "." alone is a single-file model.  A file an ignore
+ * path covers (OMS's defaults, o->ignore) is left out, as a walk leaves
+ * it out; o->allow_symlinks and o->signature do not apply.  The
+ * descriptors are read with pread, never moved or closed; a file that
+ * changes while it is hashed is an error.  model_name (NULL: "model")
+ * names the model in the manifest.  *out: caller frees.
+ */
+int pal_manifest_compute_files(const char *model_name,
+			       const struct pal_manifest_file *files,
+			       size_t n, const struct pal_manifest_opts *o,
+			       struct pal_manifest **out, struct pal_err *err);
+
 void pal_manifest_free(struct pal_manifest *m);
 
 /* Sorts resources by name in byte order. */

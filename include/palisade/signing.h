@@ -35,8 +35,17 @@ int pal_oms_sign(const char *model, const struct pal_manifest_opts *o,
 		 struct pal_err *err);
 
 struct pal_verify_opts {
-	const char *model;
+	const char *model;		/* with files: only a name */
 	const char *signature;		/* the bundle's path */
+	/*
+	 * The model as open files instead of a path (a release unsealed
+	 * into memfds: what is verified is then exactly what will be
+	 * read), hashed as pal_manifest_compute_files hashes them.  A
+	 * single file is taken for the bundle's single-file model when
+	 * the bundle names it "." (model_signing's way) or by its name.
+	 */
+	const struct pal_manifest_file *files;
+	size_t n_files;
 	EVP_PKEY *key;			/* key method */
 	STACK_OF(X509) *roots;		/* certificate method */
 	STACK_OF(X509) *intermediates;

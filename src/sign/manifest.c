@@ -171,9 +171,9 @@ signature_inside(const char *root, const char *sig)
 	return s;
 }
 
-static int
-build_ignores(const char *path, const struct pal_manifest_opts *o,
-	      struct pal_manifest *m, struct pal_err *err)
+int
+mf_build_ignores(const char *path, const struct pal_manifest_opts *o,
+		 struct pal_manifest *m, struct pal_err *err)
 {
 	size_t max = pal_manifest_n_default_ignores + o->n_ignore + 1;
 	m->ignore = calloc(max, sizeof(*m->ignore));
@@ -192,7 +192,7 @@ build_ignores(const char *path, const struct pal_manifest_opts *o,
 			return err ? err->code : PAL_ERR_INVALID;
 		add_ignore(m, p);
 	}
-	if (o->signature != NULL) {
+	if (o->signature != NULL && path != NULL) {
 		char *p = signature_inside(path, o->signature);
 		if (p != NULL)
 			add_ignore(m, p);
@@ -302,7 +302,7 @@ pal_manifest_compute(const char *path, const struct pal_manifest_opts *o,
 	int rc = m->model_name ? 0 :
 		pal_err_set(err, PAL_ERR_NOMEM, "out of memory");
 	if (rc == 0)
-		rc = build_ignores(path, o, m, err);
+		rc = mf_build_ignores(path, o, m, err);
 	if (rc == 0)
 		rc = compute_files(path, o, m, err);
 	if (rc < 0) {

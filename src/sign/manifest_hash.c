@@ -172,12 +172,25 @@ same_file(const struct stat *a, const struct stat *b)
 		a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* The file as messages name it. */
+static const char *
+item_name(const struct job *j, const struct mf_file *f)
+{
+	return j->w->rootfd < 0 && !j->w->by_fd ? j->single_path : f->rel;
+}
+
 static int
 open_item(struct job *j, const struct mf_file *f, struct stat *st,
 	  struct pal_err *err)
 {
 	int fd;
-	if (j->w->rootfd < 0) {
+	if (j->w->by_fd) {
+		/* A descriptor of its own, closed like an opened file's. */
+		fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return pal_err_set(err, PAL_ERR_IO, "%s: %s", f->rel,
+					   strerror(errno));
+	} else if (j->w->rootfd < 0) {
 		fd = open(j->single_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 			  O_NONBLOCK | (j->w->allow_symlinks ? 0 : O_NOFOLLOW));
 		if (fd < 0)
@@ -186,7 +199,7 @@ open_item(struct job *j, const struct mf_file *f, struct stat *st,
 	} else if ((fd = mf_open(j->w, f, err)) < 0) {
 		return fd;
 	}
-	const char *name = j->w->rootfd < 0 ? j->single_path : f->rel;
+	const char *name = item_name(j, f);
 	if (fstat(fd, st) != 0) {
 		close(fd);
 		return pal_err_set(err, PAL_ERR_IO, "%s: %s", name,
@@ -303,7 +316,7 @@ hash_item(struct job *j, const struct item *it, uint8_t *buf,
 	  EVP_MD_CTX *ctx, struct pal_err *err)
 {
 	const struct mf_file *f = &j->files->v[it->file];
-	const char *name = j->w->rootfd < 0 ? j->single_path : f->rel;
+	const char *name = item_name(j, f);
 	struct stat before, after;
 	int fd = open_item(j, f, &before, err);
 	if (fd < 0)

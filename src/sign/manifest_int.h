@@ -17,6 +17,7 @@ struct mf_file {
 	uint64_t size;
 	dev_t dev;
 	ino_t ino;
+	int fd;			/* with mf_walk.by_fd: the open file (borrowed) */
 };
 
 struct mf_list {
@@ -30,7 +31,19 @@ struct mf_walk {
 	int allow_symlinks;
 	char *const *ignore;	/* relative paths, matched with subtrees */
 	size_t n_ignore;
+	int by_fd;		/* the files are open already (mf_file.fd) */
 };
+
+/*
+ * Fills m->ignore: OMS's defaults, o's extra paths, and the signature's
+ * path when it lies inside the model at path (path may be NULL: a model
+ * without one).  Sorted.
+ */
+int mf_build_ignores(const char *path, const struct pal_manifest_opts *o,
+		     struct pal_manifest *m, struct pal_err *err);
+
+/* 1 when rel is one of the ignore paths or lies beneath one. */
+int mf_ignored(char *const *ignore, size_t n_ignore, const char *rel);
 
 /* Lists every regular file under w->rootfd not ignored, sorted by name. */
 int mf_walk_dir(const struct mf_walk *w, struct mf_list *out,
@@ -44,7 +57,8 @@ void mf_list_free(struct mf_list *l);
 
 /*
  * Hashes every file (whole, or in shards of shard_size) into m->res, using
- * threads workers.  path is the single file's path when w->rootfd < 0.
+ * threads workers.  path is the single file's path when w->rootfd < 0 and
+ * the files are not open already (w->by_fd).
  */
 int mf_hash(const struct mf_walk *w, const char *single_path,
 	    const struct mf_list *files, int threads, struct pal_manifest *m,

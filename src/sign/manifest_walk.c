@@ -57,17 +57,23 @@ list_push(struct mf_list *l, char *rel, const struct stat *st,
 	return 0;
 }
 
-/* rel is ignored when it equals an ignore path or lies beneath one. */
-static int
-is_ignored(const struct mf_walk *w, const char *rel)
+int
+mf_ignored(char *const *ignore, size_t n_ignore, const char *rel)
 {
-	for (size_t i = 0; i < w->n_ignore; i++) {
-		size_t n = strlen(w->ignore[i]);
-		if (strncmp(rel, w->ignore[i], n) == 0 &&
+	for (size_t i = 0; i < n_ignore; i++) {
+		size_t n = strlen(ignore[i]);
+		if (strncmp(rel, ignore[i], n) == 0 &&
 		    (rel[n] == '\0' || rel[n] == '/'))
 			return 1;
 	}
 	return 0;
+}
+
+/* rel is ignored when it equals an ignore path or lies beneath one. */
+static int
+is_ignored(const struct mf_walk *w, const char *rel)
+{
+	return mf_ignored(w->ignore, w->n_ignore, rel);
 }
 
 static char *

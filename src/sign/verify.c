@@ -234,6 +234,39 @@ name_single_file(const char *model, const struct pal_manifest *want,
 	return 0;
 }
 
+/* 1 when every resource of a signed manifest is "." or ".:start:end". */
+static int
+dot_named(const struct pal_manifest *want)
+{
+	for (size_t i = 0; i < want->n_res; i++) {
+		const char *n = want->res[i].name;
+		if (n[0] != '.' || (n[1] != '\0' && n[1] != ':'))
+			return 0;
+	}
+	return want->n_res > 0;
+}
+
+/*
+ * The model as open files; one file stands for a single-file model that
+ * the bundle names "." (model_signing's way).
+ */
+static int
+hash_files(const struct pal_verify_opts *o, const struct pal_manifest *w,
+	   const struct pal_manifest_opts *mo, struct pal_manifest **got,
+	   struct pal_err *err)
+{
+	struct pal_manifest_file one;
+	const struct pal_manifest_file *files = o->files;
+	if (o->n_files == 1 && dot_named(w)) {
+		one = (struct pal_manifest_file){ ".", o->files[0].fd };
+		files = &one;
+	}
+	struct pal_manifest_opts fo = *mo;
+	fo.signature = NULL;
+	return pal_manifest_compute_files(o->model, files, o->n_files, &fo,
+					  got, err);
+}
+
 static int
 hash_model(const struct pal_verify_opts *o, struct pal_verify_report *r,
 	   struct pal_err *err)
@@ -253,10 +286,15 @@ hash_model(const struct pal_verify_opts *o, struct pal_verify_report *r,
 		.n_ignore = n, .signature = o->signature,
 		.threads = o->threads,
 	};
-	int rc = pal_manifest_compute(o->model, &mo, &r->got, err);
+	int rc;
+	if (o->files != NULL) {
+		rc = hash_files(o, w, &mo, &r->got, err);
+	} else {
+		rc = pal_manifest_compute(o->model, &mo, &r->got, err);
+		if (rc == 0)
+			rc = name_single_file(o->model, w, r->got, err);
+	}
 	free(ign);
-	if (rc == 0)
-		rc = name_single_file(o->model, w, r->got, err);
 	return rc;
 }
 
