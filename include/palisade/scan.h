@@ -138,6 +138,15 @@ void pal_scan_free(struct pal_scan *s);
 int pal_scan_add(struct pal_scan *s, const char *path);
 
 /*
+ * Adds an open regular file (fd is duplicated; the caller keeps its own)
+ * under a display name, as a directory walk would have found it: a file
+ * that is not a model format is skipped, not an error.  For files that
+ * have no path, such as a release unsealed into memfds.  A negative
+ * return means the session itself failed.
+ */
+int pal_scan_add_fd(struct pal_scan *s, const char *name, int fd);
+
+/*
  * Scans everything added.  With PAL_SCAN_SANDBOX the process first
  * confines itself (seccomp; see sandbox.h), for good: call this once, last.
  * Returns 0 when the scan ran (per-item errors are in the results), or a

@@ -205,7 +205,8 @@ walk_dir(struct pal_scan *s, const char *path, int fd, int depth)
 	closedir(d);
 	if (r != 0)
 		return r;
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)	/* names is NULL for an empty directory */
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(path) + strlen(names[i]) + 2;
 		char *child = r == 0 ? malloc(len) : NULL;
@@ -267,6 +268,34 @@ walk(struct pal_scan *s, const char *path, int depth, int explicit)
 	if ((r = push_input(s, path, fd, explicit)) != 0)
 		close(fd);
 	return r;
+}
+
+int
+pal_scan_add_fd(struct pal_scan *s, const char *name, int fd)
+{
+	struct stat st;
+	int dup, r;
+
+	if (++s->files_seen > s->opts.limits.max_files)
+		return note_item(s, name, PAL_ITEM_ERROR,
+		    "more than %u files; not scanned", s->opts.limits.max_files);
+	if (fstat(fd, &st) != 0)
+		return note_item(s, name, PAL_ITEM_ERROR, "cannot stat: %s",
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return note_item(s, name, PAL_ITEM_ERROR,
+		    "not a regular file");
+	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return note_item(s, name, PAL_ITEM_ERROR, "cannot duplicate "
+		    "the descriptor: %s", strerror(errno));
+	if ((r = push_input(s, name, dup, 0)) != 0) {
+		close(dup);
+		return r;
+	}
+	/* Its name is not a path: nothing beside it may be looked up. */
+	free(s->inputs[s->ninputs - 1].dir);
+	s->inputs[s->ninputs - 1].dir = NULL;
+	return 0;
 }
 
 /* Every regular file stays open until the run: raise the soft limit. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -355,6 +356,61 @@ missing_path_is_an_error(void **state)
 	assert_int_equal(pal_scan_exit_code(f->scan), 2);
 }
 
+/* A memfd holding n bytes of data. */
+static int
+memfd_with(const char *data, size_t n)
+{
+	int fd = memfd_create("scan", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	return fd;
+}
+
+/*
+ * Open files (a release's memfds) are scanned under the names given, as
+ * a walk finds files: what is not a model is skipped, a pickle that
+ * calls os.system is a finding.
+ */
+static void
+open_files_are_scanned_under_their_names(void **state)
+{
+	static const char pickle[] = "\x80\x02" "cposix\nsystem\nq\x00X\x02"
+	    "\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+	struct fixture *f = *state;
+	struct pal_err err = { 0 };
+	int blob = memfd_with("\x00\x01\x02", 3);
+	int bad = memfd_with(pickle, sizeof(pickle) - 1);
+
+	assert_int_equal(pal_scan_add_fd(f->scan, "tokenizer.model", blob), 0);
+	assert_int_equal(pal_scan_add_fd(f->scan, "weights/model.pkl", bad), 0);
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pal_scan_add_fd(f->scan, "a pipe", p[0]), 0);
+	close(p[0]);
+	close(p[1]);
+	close(blob);
+	close(bad);
+	assert_int_equal(pal_scan_result(f->scan, 0)->status, PAL_ITEM_ERROR);
+	assert_string_equal(pal_scan_result(f->scan, 0)->detail,
+	    "not a regular file");
+	assert_int_equal(pal_scan_run(f->scan, &err), 0);
+	assert_string_equal(pal_scan_result(f->scan, 1)->name,
+	    "tokenizer.model");
+	assert_int_equal(pal_scan_result(f->scan, 1)->status,
+	    PAL_ITEM_SKIPPED);
+	assert_string_equal(pal_scan_result(f->scan, 2)->name,
+	    "weights/model.pkl");
+	assert_int_equal(pal_scan_result(f->scan, 2)->status,
+	    PAL_ITEM_FINDINGS);
+	assert_true(pal_scan_nfindings(f->scan) > 0);
+	assert_string_equal(pal_scan_finding(f->scan, 0)->name,
+	    "weights/model.pkl");
+	/* A finding outranks the pipe's error. */
+	assert_int_equal(pal_scan_exit_code(f->scan), 1);
+}
+
 int
 main(void)
 {
@@ -382,6 +438,9 @@ main(void)
 		    walk_skips_symlinks_and_recurses, setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(missing_path_is_an_error,
 		    setup_capped, teardown),
+		cmocka_unit_test_setup_teardown(
+		    open_files_are_scanned_under_their_names, setup_capped,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
