@@ -30,9 +30,9 @@ int tl_out_send(struct tl_out *o, int status, const char *ctype,
 
 /*
  * {"error": {"message", "type", "param", "code"}}, as OpenAI's API and
- * vLLM answer; param and code may be NULL.  4xx and 5xx answers close the
- * connection when the request could not be read to its end (keep_alive
- * already cleared by the caller).
+ * vLLM answer; param and code may be NULL.  The connection stays open as
+ * o->keep_alive says: the caller clears it when the request was not read
+ * to its end.
  */
 int tl_out_error(struct tl_out *o, int status, const char *param,
 		 const char *code, const char *fmt, ...)

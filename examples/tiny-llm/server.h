@@ -9,7 +9,8 @@
  *
  * After start-up nothing is opened but accepted connections: the steady
  * state is poll, accept4, read, write, setsockopt, shutdown, close,
- * clock_gettime and the allocator's and threads' own calls.
+ * clock_gettime (the vDSO), and the allocator's and threads' own calls
+ * (README.md lists what strace counted).
  */
 #ifndef TL_SERVER_H
 #define TL_SERVER_H
