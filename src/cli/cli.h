@@ -33,5 +33,6 @@ int cmd_approve(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_payload(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_up(int argc, char **argv);
 
 #endif

@@ -18,12 +18,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +30,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "keeper.h"
 #include "palisade/apikey.h"
 #include "palisade/gateway.h"
 #include "palisade/gwconfig.h"
@@ -108,51 +107,6 @@ load_config(struct serve_args *a, struct pal_gw_config **cfg,
 	return rc;
 }
 
-/* ---- the keeper ---- */
-
-static pid_t
-start_keeper(const char *log_dir, int *fd, struct pal_err *e)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		pal_err_set(e, PAL_ERR_SYSTEM, "socketpair: %s",
-			    strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		pal_err_set(e, PAL_ERR_SYSTEM, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		struct pal_err ke = { 0 };
-		close(sv[0]);
-		/*
-		 * It ends when the gateway closes its end (after its last
-		 * publication), or with it if it dies; signals meant for the
-		 * gateway (a Ctrl-C reaches the whole group) do not stop it
-		 * before that last publication.
-		 */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		prctl(PR_SET_DUMPABLE, 0);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		if (pal_log_keeper_serve(log_dir, sv[1], &ke) < 0) {
-			fail("(log key keeper)", &ke);
-			_exit(CLI_ERROR);
-		}
-		_exit(CLI_OK);
-	}
-	close(sv[1]);
-	*fd = sv[0];
-	return pid;
-}
-
 static int
 run(struct serve_args *a)
 {
@@ -170,7 +124,8 @@ run(struct serve_args *a)
 		rc = pal_err_set(&e, PAL_ERR_NOMEM, "out of memory");
 	o.state_dir = state;
 	if (rc == 0)
-		keeper = start_keeper(cfg->log.dir, &o.keeper_fd, &e);
+		keeper = cli_keeper_start(cfg->log.dir, "serve", &o.keeper_fd,
+					  &e);
 	pal_gw_config_free(cfg);
 	if (rc == 0 && keeper < 0)
 		rc = PAL_ERR_SYSTEM;

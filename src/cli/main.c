@@ -31,6 +31,7 @@ static const struct subcommand subcommands[] = {
 	{ "serve", cmd_serve, "the hardened TLS gateway to a model server" },
 	{ "payload", cmd_payload, "read the bodies a gateway record sealed" },
 	{ "run", cmd_run, "run a model server in the sandbox" },
+	{ "up", cmd_up, "the whole path: unseal, verify, scan, run, serve" },
 };
 
 static void
