@@ -80,8 +80,8 @@ fail(struct gw_reqlog *rl, const struct pal_err *err)
 }
 
 #define BATCH_MAX 4096
-#define POLL_NS 1000000L		/* look for records every ms ... */
-#define IDLE_POLLS 1000		/* ... for a second after the last */
+#define POLL_NS 5000000L		/* look for records every 5 ms ... */
+#define IDLE_POLLS 200		/* ... for a second after the last */
 
 /* Appends the entries of the items in list at once. */
 static void
@@ -128,11 +128,15 @@ appender(void *arg)
 	for (;;) {
 		while (rl->head == NULL && !rl->stop) {
 			/*
-			 * While records keep coming, look again every
-			 * millisecond instead of being woken for each one (a
-			 * wake-up per request costs the event loops more than
-			 * the millisecond costs durability); after a quiet
-			 * second, sleep until woken.
+			 * While records keep coming, look again every 5 ms
+			 * instead of being woken for each one: a wake-up per
+			 * request would cost the event loops more, and each
+			 * look costs the disk a sync, so a longer wait makes
+			 * fewer, larger batches (at 19,000 requests a second,
+			 * about 100 records a sync; with a 1 ms wait the syncs
+			 * alone took 7 % of the gateway's time).  A crash loses
+			 * at most those milliseconds of records.  After a
+			 * quiet second, sleep until woken.
 			 */
 			if (idle < IDLE_POLLS) {
 				struct timespec t;
