@@ -8,7 +8,7 @@
  * source only with a policy, 1 to UP_APPROVALS_MAX approvals, a command
  * of 1 to UP_ARGS_MAX words that all check, a state directory.  Its
  * command then expands, for a release that holds every file it names,
- * into words without a placeholder left.
+ * into words without a placeholder left: only the '{' of each "{{".
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +50,36 @@ files_named(const struct up_config *c, struct up_file *f, char **names,
 	return n;
 }
 
+/*
+ * The '{' an expanded word must hold: one per "{{"; a placeholder leaves
+ * none (a descriptor's number and /proc/self/fd/N have no brace).
+ */
+static size_t
+braces_wanted(const char *w)
+{
+	size_t n = 0;
+
+	for (const char *p = w; *p != '\0'; p++) {
+		if (p[0] == '{' && p[1] == '{') {
+			n++;
+			p++;
+		} else if (p[0] == '{') {
+			p = strchr(p, '}');
+		}
+	}
+	return n;
+}
+
+static size_t
+braces(const char *w)
+{
+	size_t n = 0;
+
+	for (; *w != '\0'; w++)
+		n += *w == '{';
+	return n;
+}
+
 static void
 check_expansion(const struct up_config *c)
 {
@@ -65,7 +95,8 @@ check_expansion(const struct up_config *c)
 		abort();
 	}
 	for (size_t i = 0; i < c->server.n_command; i++)
-		if (argv[i] == NULL || strstr(argv[i], "{listen_fd}") != NULL)
+		if (argv[i] == NULL ||
+		    braces(argv[i]) != braces_wanted(c->server.command[i]))
 			abort();
 	if (argv[c->server.n_command] != NULL)
 		abort();
