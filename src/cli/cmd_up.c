@@ -79,16 +79,21 @@ child_ended(pid_t pid)
 	       si.si_pid != 0;
 }
 
-/* With s->mu held: stops the gateway when its model server has died. */
+/*
+ * With s->mu held: stops the gateway when its model server (or the log's
+ * keeper) has died.  Only while the gateway runs: before and after, the
+ * main thread watches and reaps the server itself.
+ */
 static void
 check_children(struct supervisor *s)
 {
+	if (s->g == NULL)
+		return;
 	if (up_server_ended(s->u))
 		atomic_store(&s->server_ended, 1);
 	if (child_ended(s->u->keeper))
 		atomic_store(&s->keeper_ended, 1);
-	if (s->g != NULL && (atomic_load(&s->server_ended) ||
-			     atomic_load(&s->keeper_ended)))
+	if (atomic_load(&s->server_ended) || atomic_load(&s->keeper_ended))
 		pal_gw_server_stop(s->g);
 }
 
@@ -311,8 +316,11 @@ finish(struct up *u, struct supervisor *s, int rc, const char *step,
 		step = "run";
 		code = CLI_ERROR;
 	} else {
-		snprintf(how, sizeof(how), "the log's key keeper ended");
-		fprintf(stderr, "palisade up: %s; the gateway stopped\n", how);
+		snprintf(how, sizeof(how), "%s",
+			 atomic_load(&s->keeper_ended) ? "the log's key keeper "
+			 "ended" : "the gateway stopped by itself");
+		fprintf(stderr, "palisade up: %s\n", how);
+		step = "serve";
 		code = CLI_ERROR;
 	}
 	log_stop(u, how, rc < 0 || code != CLI_OK ? step : NULL, server);
