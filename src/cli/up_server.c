@@ -37,6 +37,13 @@
 #define UNSEALED_ENV "PALISADE_UNSEALED"
 #define PROFILE_MAX (64 * 1024)
 #define TAIL_BYTES 2048
+/*
+ * How long one readiness probe waits for an answer: a server that has
+ * not started accepting leaves the connection in the backlog, and the
+ * probe is repeated until UP_READY_SECONDS; short, so that a signal is
+ * not kept waiting.
+ */
+#define ANSWER_MS 1000
 
 extern char **environ;
 
@@ -345,7 +352,7 @@ answers(const struct up *u)
 	    (ssize_t)sizeof(req) - 1)
 		goto out;
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	while (got < 12 && poll(&pfd, 1, 5000) == 1) {
+	while (got < 12 && poll(&pfd, 1, ANSWER_MS) == 1) {
 		ssize_t n = recv(fd, buf + got, 12 - got, 0);
 
 		if (n <= 0)

@@ -4,9 +4,9 @@
 # by two approvers, then the whole path in one command: unsealed into
 # memfds, verified, scanned, served confined behind the gateway.  The
 # key is printed once, a chat request through HTTPS works with it and
-# not without it, the answer comes from the served weights, SIGINT stops
-# everything (no process left), and the log holds every up.* entry and
-# verifies.  Then each failed step stops the start, names the step and
+# not without it, SIGINT stops everything (no process left), and the log
+# holds every up.* entry and verifies; SIGTERM during the start stops it
+# too.  Then each failed step stops the start, names the step and
 # leaves nothing running: too few approvals, a signature by another key,
 # a malicious pickle in the release, a server that exits at once, the
 # server dying under the gateway, and a tampered vault file.
@@ -285,6 +285,23 @@ expect_grep "extra.pkl.*posix.system\|extra.pkl.*os.system" "$TMP/up.err" "the f
 config "$TMP/false.yaml" v1 model.sig '[/bin/false]' ''
 approvals v1 alice bob
 up_fails "$TMP/false.yaml" 2 run "exited with status 1"
+
+# SIGTERM while the server starts (it never answers): exit 0, nothing left.
+config "$TMP/sleep.yaml" v1 model.sig '[/bin/sleep, "100"]' ''
+approvals v1 alice bob
+"$PALISADE" up --config "$TMP/sleep.yaml" >"$TMP/up.out" 2>"$TMP/up.err" &
+UP=$!
+for _ in $(seq 300); do
+	grep -q "started the model server" "$TMP/up.err" && break
+	sleep 0.1
+done
+PIDS="$UP $(descendants "$UP")"
+kill -TERM "$UP"
+wait "$UP"
+got=$?
+[ "$got" -eq 0 ] && pass || fail "SIGTERM during the start: exit $got, want 0"
+expect_grep "stopped (SIGTERM)" "$TMP/up.err" "the stop during the start is said"
+none_left "$PIDS" "after SIGTERM during the start"
 
 # The server dying under the gateway stops it: exit 2, nothing left.
 approvals v1 alice bob
