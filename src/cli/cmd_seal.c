@@ -89,7 +89,7 @@ cmd_seal(int argc, char **argv)
 	if (rc < 0)
 		return vault_fail(&o, rc, &err);
 	if (o.json)
-		vault_print_json(json_pack("{s:s, s:I, s:I, s:s, s:I*}",
+		vault_print_json(json_pack("{s:s, s:I, s:I, s:s, s:I}",
 			"release", o.release, "files", (json_int_t)s.files,
 			"bytes", (json_int_t)s.bytes, "key_label",
 			s.kek_label, "log_index", s.logged ?

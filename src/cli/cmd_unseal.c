@@ -76,7 +76,7 @@ report(const struct vault_opts *o, const struct pal_tpc_report *r,
 		json_t *who = json_array();
 		for (size_t i = 0; who && i < r->n_valid; i++)
 			json_array_append_new(who, json_string(r->valid[i]));
-		vault_print_json(json_pack("{s:s, s:s, s:I, s:o*, s:I*}",
+		vault_print_json(json_pack("{s:s, s:s, s:I, s:o*, s:I}",
 			"release", o->release, "to", where, "bytes",
 			(json_int_t)u->bytes, "approvers", who, "log_index",
 			u->logged ? (json_int_t)u->log_index :

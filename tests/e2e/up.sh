@@ -67,7 +67,10 @@ ROOT=$("$PALISADE" hash "$M" --json | $PY -c 'import json,sys; print(json.load(s
 	--approver "alice=$TMP/alice.pub" --approver "bob=$TMP/bob.pub" \
 	--approver "carol=$TMP/carol.pub" >/dev/null || fail "keys init"
 "$PALISADE" seal "$M" --release v1 -o "$V" >/dev/null || fail "seal v1"
-"$PALISADE" seal "$EVIL" --release evil -o "$V" >/dev/null || fail "seal evil"
+# (--json: the report is printed, which a bad pack format once prevented.)
+"$PALISADE" seal "$EVIL" --release evil -o "$V" --json >"$TMP/seal.json" ||
+	fail "seal evil"
+expect_grep '"key_label": "palisade:release:evil"' "$TMP/seal.json" "seal --json"
 
 # approvals RELEASE APPROVER...: a new request, approved by each.
 approvals() {
