@@ -35,6 +35,7 @@
 #include "up.h"
 
 #define UNSEALED_ENV "PALISADE_UNSEALED"
+#define PIN_ENV_PREFIX "PALISADE_PKCS11_"
 #define PROFILE_MAX (64 * 1024)
 #define TAIL_BYTES 2048
 /*
@@ -195,7 +196,11 @@ build_argv(const struct up *u, struct launch *l, int sub,
 	return bad ? pal_err_set(err, PAL_ERR_NOMEM, "out of memory") : 0;
 }
 
-/* environ, without PALISADE_UNSEALED, then the release's map. */
+/*
+ * environ, then the release's map.  Left out: an earlier
+ * PALISADE_UNSEALED, and the token's PINs (PALISADE_PKCS11_*), which the
+ * server has no use for and a profile could otherwise pass in.
+ */
 static int
 build_env(const struct up *u, struct launch *l, struct pal_err *err)
 {
@@ -219,7 +224,9 @@ build_env(const struct up *u, struct launch *l, struct pal_err *err)
 	free(text);
 	for (size_t i = 0; !bad && environ[i] != NULL; i++)
 		if (strncmp(environ[i], UNSEALED_ENV "=",
-			    sizeof(UNSEALED_ENV)) != 0)
+			    sizeof(UNSEALED_ENV)) != 0 &&
+		    strncmp(environ[i], PIN_ENV_PREFIX,
+			    sizeof(PIN_ENV_PREFIX) - 1) != 0)
 			bad = push(&l->envp, &n, environ[i]) != 0;
 	bad = bad || push(&l->envp, &n, entry) != 0;
 	free(entry);

@@ -229,6 +229,15 @@ for s in unsealed verified scanned "the model server answers" serving; do
 	expect_grep "palisade up: $s" "$TMP/up.err" "step '$s' said"
 done
 PIDS="$UP $(descendants "$UP")"
+# The sandbox's launcher has the release's map and not the token's PIN.
+launcher=$(for p in $(pgrep -P "$UP"); do
+	tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--listen unix:' && echo "$p"
+done | head -n 1)
+tr '\0' '\n' <"/proc/$launcher/environ" >"$TMP/launcher.env" 2>/dev/null
+expect_grep '^PALISADE_UNSEALED={"config.json":"/proc/self/fd/' \
+	"$TMP/launcher.env" "the launcher gets PALISADE_UNSEALED"
+grep -q '^PALISADE_PKCS11' "$TMP/launcher.env" &&
+	fail "the launcher gets the token's PIN" || pass
 ask() {	# ask [TOKEN]
 	curl -sS --cacert "$CA" -o "$TMP/answer" -w '%{http_code}' \
 		${1:+-H "Authorization: Bearer $1"} \
