@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "palisade/buf.h"
 #include "palisade/error.h"
 
@@ -126,6 +124,6 @@ void
 pal_buf_free_secret(struct pal_buf *b)
 {
 	if (b->p != NULL)
-		OPENSSL_cleanse(b->p, b->cap);
+		explicit_bzero(b->p, b->cap);
 	pal_buf_free(b);
 }

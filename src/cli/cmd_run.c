@@ -55,7 +55,10 @@ usage(FILE *fp)
 		"  --keep-fd N        keep descriptor N open in the sandbox\n\n"
 		"The sealed memfds of 'palisade unseal --memfd -- palisade run "
 		"...' are kept\nat their numbers, and PALISADE_UNSEALED passed "
-		"through.\n");
+		"through.\n\n"
+		"palisade-run, installed beside palisade, is this command on "
+		"its own: the same\noptions, a faster start "
+		"(docs/sandbox.md).\n");
 }
 
 static void

@@ -22,7 +22,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -135,38 +134,51 @@ sbx_landlock_report(const struct sbx_ctx *c, const struct pal_sandbox_spec *s)
 	}
 }
 
+/* A rule on the file or directory fd refers to (what names it). */
 static int
-allow_path(int ruleset, const char *path, uint64_t access, uint64_t handled,
-	   struct pal_err *err)
+allow_fd(int ruleset, int fd, int is_dir, const char *what, uint64_t access,
+	 uint64_t handled, struct pal_err *err)
 {
 	struct ll_path_beneath pb;
-	struct stat st;
-	int fd = open(path, O_PATH | O_CLOEXEC), rc = 0;
 
-	if (fd < 0)
-		return pal_err_set(err, PAL_ERR_SYSTEM, "landlock: open %s: %s",
-				   path, strerror(errno));
 	/* Rights on directories only are refused for files. */
-	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+	if (!is_dir)
 		access &= FS_FILE_ONLY;
 	pb.allowed_access = access & handled;
 	pb.parent_fd = fd;
 	if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &pb,
 		    0) != 0)
-		rc = pal_err_set(err, PAL_ERR_SYSTEM, "landlock: rule for %s: "
-				 "%s", path, strerror(errno));
+		return pal_err_set(err, PAL_ERR_SYSTEM, "landlock: rule for "
+				   "%s: %s", what, strerror(errno));
+	return 0;
+}
+
+static int
+allow_path(int ruleset, const char *path, int is_dir, uint64_t access,
+	   uint64_t handled, struct pal_err *err)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return pal_err_set(err, PAL_ERR_SYSTEM, "landlock: open %s: %s",
+				   path, strerror(errno));
+	rc = allow_fd(ruleset, fd, is_dir, path, access, handled, err);
 	close(fd);
 	return rc;
 }
 
+/*
+ * The profile's paths and the devices get their rules through the
+ * descriptors of the mounts rootfs.c made (the same files, without
+ * looking their paths up again); the sandbox's own directories by path.
+ */
 static int
 add_rules(const struct sbx_ctx *c, int ruleset, uint64_t handled,
 	  struct pal_err *err)
 {
-	static const char *const devs[] = {
-		"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom",
-	};
 	uint64_t ro = FS_READ | LANDLOCK_ACCESS_FS_EXECUTE;
+	uint64_t dev = LANDLOCK_ACCESS_FS_READ_FILE |
+		       LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_TRUNCATE;
 	uint64_t tmp = handled & ~(LANDLOCK_ACCESS_FS_EXECUTE |
 				   LANDLOCK_ACCESS_FS_MAKE_CHAR |
 				   LANDLOCK_ACCESS_FS_MAKE_BLOCK |
@@ -174,22 +186,26 @@ add_rules(const struct sbx_ctx *c, int ruleset, uint64_t handled,
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < c->n_binds; i++)
-		rc = allow_path(ruleset, c->binds[i].path, ro, handled, err);
+		rc = allow_fd(ruleset, c->binds[i].fd, c->binds[i].is_dir,
+			      c->binds[i].path, ro, handled, err);
 	/* The root holds only mount points: listing it shows nothing more. */
 	if (rc == 0)
-		rc = allow_path(ruleset, "/", LANDLOCK_ACCESS_FS_READ_DIR,
+		rc = allow_path(ruleset, "/", 1, LANDLOCK_ACCESS_FS_READ_DIR,
 				handled, err);
 	if (rc == 0)
-		rc = allow_path(ruleset, "/proc", FS_READ, handled, err);
+		rc = allow_path(ruleset, "/proc", 1, FS_READ, handled, err);
 	if (rc == 0)
-		rc = allow_path(ruleset, "/dev", LANDLOCK_ACCESS_FS_READ_DIR,
+		rc = allow_path(ruleset, "/dev", 1, LANDLOCK_ACCESS_FS_READ_DIR,
 				handled, err);
-	for (size_t i = 0; rc == 0 && i < sizeof(devs) / sizeof(devs[0]); i++)
-		rc = allow_path(ruleset, devs[i], LANDLOCK_ACCESS_FS_READ_FILE |
-				LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_TRUNCATE,
-				handled, err);
+	for (size_t i = 0; rc == 0 && i < SBX_N_DEVICES; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "/dev/%s", sbx_devices[i]);
+		rc = allow_fd(ruleset, c->dev_fd[i], 0, what, dev, handled,
+			      err);
+	}
 	if (rc == 0)
-		rc = allow_path(ruleset, "/tmp", tmp, handled, err);
+		rc = allow_path(ruleset, "/tmp", 1, tmp, handled, err);
 	if (rc == 0 && c->landlock_abi >= 4 && c->listen_port > 0) {
 		struct ll_net_port np = { .allowed_access = LL_NET_BIND_TCP,
 			.port = (uint64_t)c->listen_port };

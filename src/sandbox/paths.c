@@ -106,16 +106,54 @@ step(char *done, size_t *len, const char *name, size_t n)
 }
 
 /*
+ * The real directories already looked at while resolving the profile's
+ * paths: /usr and /usr/lib are on the way to most of them, and each look
+ * is a system call at every start.
+ */
+#define MEMO_MAX 64
+
+struct dir_memo {
+	char *dirs[MEMO_MAX];
+	size_t n;
+};
+
+static int
+memo_has(const struct dir_memo *m, const char *dir)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->dirs[i], dir) == 0)
+			return 1;
+	return 0;
+}
+
+/* Best effort: a directory not remembered is only looked at again. */
+static void
+memo_add(struct dir_memo *m, const char *dir)
+{
+	if (m->n < MEMO_MAX && (m->dirs[m->n] = strdup(dir)) != NULL)
+		m->n++;
+}
+
+static void
+memo_free(struct dir_memo *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->dirs[i]);
+	m->n = 0;
+}
+
+/*
  * Resolves path component by component into done (RESOLVED_MAX bytes),
- * recording the links met; *st is what is there.
+ * recording the links met; *mode is the type of what is there.
  */
 static int
-resolve(struct sbx_ctx *c, const char *path, char *done, struct stat *st,
-	struct pal_err *err)
+resolve(struct sbx_ctx *c, struct dir_memo *memo, const char *path,
+	char *done, mode_t *mode, struct pal_err *err)
 {
 	char rest[RESOLVED_MAX], target[RESOLVED_MAX], tmp[RESOLVED_MAX];
+	struct stat st;
 	size_t len = 0;
-	int hops = 0;
+	int hops = 0, known = 0;	/* known: *mode is done's */
 
 	done[0] = '\0';
 	if (strlen(path) >= sizeof(rest))
@@ -136,16 +174,26 @@ resolve(struct sbx_ctx *c, const char *path, char *done, struct stat *st,
 			return pal_err_set(err, PAL_ERR_LIMIT, "%s: too long",
 					   path);
 		p += n;
+		known = 0;
 		if (len == 0)
 			continue;
-		if (lstat(done, st) != 0)
+		if (memo_has(memo, done)) {
+			*mode = S_IFDIR;
+			known = 1;
+			continue;
+		}
+		if (lstat(done, &st) != 0)
 			return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
 					   strerror(errno));
-		if (!S_ISLNK(st->st_mode)) {
-			if (*p != '\0' && !S_ISDIR(st->st_mode))
+		if (!S_ISLNK(st.st_mode)) {
+			if (*p != '\0' && !S_ISDIR(st.st_mode))
 				return pal_err_set(err, PAL_ERR_IO, "%s: %s is "
 						   "not a directory", path,
 						   done);
+			if (S_ISDIR(st.st_mode))
+				memo_add(memo, done);
+			*mode = st.st_mode;
+			known = 1;
 			continue;
 		}
 		if (++hops > MAX_HOPS)
@@ -176,8 +224,14 @@ resolve(struct sbx_ctx *c, const char *path, char *done, struct stat *st,
 	if (len == 0)
 		return pal_err_set(err, PAL_ERR_INVALID, "%s resolves to '/'",
 				   path);
-	return stat(done, st) == 0 ? 0 :
-	       pal_err_set(err, PAL_ERR_IO, "%s: %s", path, strerror(errno));
+	/* The last step was a link to "." or "..": look at where it led. */
+	if (!known) {
+		if (stat(done, &st) != 0)
+			return pal_err_set(err, PAL_ERR_IO, "%s: %s", path,
+					   strerror(errno));
+		*mode = st.st_mode;
+	}
+	return 0;
 }
 
 static int
@@ -227,29 +281,33 @@ sbx_paths_resolve(struct sbx_ctx *c, struct pal_err *err)
 {
 	static const char *const own[] = { "/proc", "/dev", "/tmp" };
 	const struct pal_sandbox_profile *p = c->profile;
+	struct dir_memo memo = { .n = 0 };
 	char real[RESOLVED_MAX];
-	struct stat st;
-	int rc;
+	mode_t mode = 0;
+	int rc = 0;
 
-	for (size_t i = 0; i < p->n_paths + c->n_extra; i++) {
+	for (size_t i = 0; rc == 0 && i < p->n_paths + c->n_extra; i++) {
 		const char *path = i < p->n_paths ? p->paths[i] :
 				   c->extra[i - p->n_paths];
 
-		if ((rc = resolve(c, path, real, &st, err)) != 0)
-			return rc;
-		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+		if ((rc = resolve(c, &memo, path, real, &mode, err)) != 0)
+			break;
+		for (size_t k = 0; rc == 0 && k < sizeof(own) / sizeof(own[0]);
+		     k++)
 			if (under(real, own[k]))
-				return pal_err_set(err, PAL_ERR_INVALID, "%s: "
-						   "%s is the sandbox's own",
-						   path, own[k]);
-		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-			return pal_err_set(err, PAL_ERR_INVALID, "%s: neither "
-					   "a directory nor a file", path);
-		if (add_bind(c, real, S_ISDIR(st.st_mode)) != 0)
-			return nomem(err);
+				rc = pal_err_set(err, PAL_ERR_INVALID, "%s: %s "
+						 "is the sandbox's own", path,
+						 own[k]);
+		if (rc == 0 && !S_ISDIR(mode) && !S_ISREG(mode))
+			rc = pal_err_set(err, PAL_ERR_INVALID, "%s: neither a "
+					 "directory nor a file", path);
+		if (rc == 0 && add_bind(c, real, S_ISDIR(mode)) != 0)
+			rc = nomem(err);
 	}
-	prune(c);
-	return 0;
+	memo_free(&memo);
+	if (rc == 0)
+		prune(c);
+	return rc;
 }
 
 int

@@ -13,7 +13,9 @@
  *
  * The staging point is the host's /tmp, hidden only in this namespace;
  * the clones are taken first, so a profile path under the host's /tmp is
- * still reachable.  Requires Linux 5.12 (mount_setattr).
+ * still reachable.  The clones' descriptors stay open after pivot_root:
+ * Landlock's rules are made on them, then sbx_rootfs_close closes them.
+ * Requires Linux 5.12 (mount_setattr).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +32,8 @@
 #define STAGE "/tmp"
 #define ROOT_OPTS "size=1m,nr_inodes=4096,mode=0755"
 
-static const char *const devices[] = { "null", "zero", "random", "urandom" };
+const char *const sbx_devices[SBX_N_DEVICES] = { "null", "zero", "random",
+						 "urandom" };
 
 static const char *const dev_links[][2] = {
 	{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
@@ -99,7 +102,8 @@ make_parents(int root, const char *rel, struct pal_err *err)
 static int
 make_point(int root, const char *rel, int is_dir, struct pal_err *err)
 {
-	int rc, fd;
+	struct stat st;
+	int rc;
 
 	if ((rc = make_parents(root, rel, err)) != 0)
 		return rc;
@@ -108,12 +112,17 @@ make_point(int root, const char *rel, int is_dir, struct pal_err *err)
 			return sys_fail(err, "mkdir", rel);
 		return 0;
 	}
-	fd = openat(root, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0644);
-	if (fd < 0)
-		return sys_fail(err, "create", rel);
-	close(fd);
-	return 0;
+	/*
+	 * One call where open and close would be two.  A file there already
+	 * (the same file named twice) will do; anything else will not.
+	 */
+	if (mknodat(root, rel, S_IFREG | 0644, 0) == 0)
+		return 0;
+	if (errno == EEXIST &&
+	    fstatat(root, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		return 0;
+	return sys_fail(err, "create", rel);
 }
 
 static int
@@ -130,10 +139,13 @@ build_dev(int root, const int dev_fd[], struct pal_err *err)
 	char rel[32];
 	int rc;
 
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		snprintf(rel, sizeof(rel), "dev/%s", devices[i]);
-		if ((rc = make_point(root, rel, 0, err)) != 0 ||
-		    (rc = attach(dev_fd[i], root, rel, err)) != 0)
+	if (mkdirat(root, "dev", 0755) != 0)
+		return sys_fail(err, "mkdir", "dev");
+	for (size_t i = 0; i < SBX_N_DEVICES; i++) {
+		snprintf(rel, sizeof(rel), "dev/%s", sbx_devices[i]);
+		if (mknodat(root, rel, S_IFREG | 0644, 0) != 0)
+			return sys_fail(err, "create", rel);
+		if ((rc = attach(dev_fd[i], root, rel, err)) != 0)
 			return rc;
 	}
 	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
@@ -199,12 +211,9 @@ pivot(struct pal_err *err)
 int
 sbx_rootfs(struct sbx_ctx *c, struct pal_err *err)
 {
-	int dev_fd[sizeof(devices) / sizeof(devices[0])];
 	char path[32];
 	int root = -1, rc;
 
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-		dev_fd[i] = -1;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		return sys_fail(err, "mount --make-rprivate", "/");
 	for (size_t i = 0; i < c->n_binds; i++)
@@ -212,27 +221,35 @@ sbx_rootfs(struct sbx_ctx *c, struct pal_err *err)
 				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				     &c->binds[i].fd, err)) != 0)
 			return rc;
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-		snprintf(path, sizeof(path), "/dev/%s", devices[i]);
-		if ((rc = clone_tree(path, MOUNT_ATTR_NOSUID |
-				     MOUNT_ATTR_NOEXEC, &dev_fd[i], err)) != 0)
+	for (size_t i = 0; i < SBX_N_DEVICES; i++) {
+		snprintf(path, sizeof(path), "/dev/%s", sbx_devices[i]);
+		rc = clone_tree(path, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+				&c->dev_fd[i], err);
+		if (rc != 0)
 			return rc;
 	}
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_OPTS) != 0)
 		return sys_fail(err, "mount", "the new root");
 	if ((root = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return sys_fail(err, "open", "the new root");
-	if (mkdirat(root, "dev", 0755) != 0)
-		rc = sys_fail(err, "mkdir", "dev");
-	else if ((rc = build_dev(root, dev_fd, err)) == 0 &&
-		 (rc = build_mounts(c, root, err)) == 0)
+	if ((rc = build_dev(root, c->dev_fd, err)) == 0 &&
+	    (rc = build_mounts(c, root, err)) == 0)
 		rc = pivot(err);
 	close(root);
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-		close(dev_fd[i]);
+	return rc;
+}
+
+void
+sbx_rootfs_close(struct sbx_ctx *c)
+{
+	for (size_t i = 0; i < SBX_N_DEVICES; i++) {
+		if (c->dev_fd[i] >= 0)
+			close(c->dev_fd[i]);
+		c->dev_fd[i] = -1;
+	}
 	for (size_t i = 0; i < c->n_binds; i++) {
-		close(c->binds[i].fd);
+		if (c->binds[i].fd >= 0)
+			close(c->binds[i].fd);
 		c->binds[i].fd = -1;
 	}
-	return rc;
 }

@@ -4,7 +4,7 @@
  * pal_sandbox_run (run.c) prepares everything it can in the parent, on
  * the host, before the sandbox exists: the profile's paths resolved
  * (paths.c), the listening socket bound (listen.c), the descriptors to
- * keep and the environment (fds.c), the seccomp filters built
+ * keep and the environment (fds.c), the seccomp programs chosen or made
  * (seccomp_run.c), the Landlock ABI probed (landlock.c).  The child,
  * PID 1 of the new namespaces, then only applies them: the new root
  * (rootfs.c), the identities, capabilities and limits (creds.c),
@@ -15,6 +15,7 @@
 #ifndef PAL_SANDBOX_INT_H
 #define PAL_SANDBOX_INT_H
 
+#include <linux/filter.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,10 @@ struct sbx_bind {
 	int is_dir;
 	int fd;			/* the cloned mount (child), or -1 */
 };
+
+/* The devices of the sandbox's /dev, bound from the host's. */
+#define SBX_N_DEVICES 4
+extern const char *const sbx_devices[SBX_N_DEVICES];
 
 /* A symbolic link met on the way to a bind, recreated in the root. */
 struct sbx_link {
@@ -41,6 +46,7 @@ struct sbx_ctx {
 
 	struct sbx_bind *binds;
 	size_t n_binds;
+	int dev_fd[SBX_N_DEVICES];	/* the devices' mounts (child), or -1 */
 	struct sbx_link *links;
 	size_t n_links;
 
@@ -64,8 +70,9 @@ struct sbx_ctx {
 	size_t listen_pid_at;	/* index of LISTEN_PID in envp, or SIZE_MAX */
 
 	int landlock_abi;	/* 0: none */
-	void *seccomp_main;	/* scmp_filter_ctx: the allowlist */
-	void *seccomp_args;	/* scmp_filter_ctx: fatal arguments */
+	struct sock_fprog bpf_main;	/* seccomp: the allowlist */
+	struct sock_fprog bpf_args;	/* seccomp: fatal arguments */
+	int bpf_owned;		/* made at start (free them), not built in */
 
 	/* Pipes between the parent and the child. */
 	int sync_r, sync_w;	/* go, then the parent's lifeline */
@@ -100,8 +107,13 @@ int sbx_env_build(struct sbx_ctx *c, const struct pal_sandbox_spec *s,
 /* Child: moves the listening socket, closes everything not kept. */
 int sbx_fds_layout(struct sbx_ctx *c, struct pal_err *err);
 
-/* rootfs.c (child): the new root, then pivot_root into it. */
+/*
+ * rootfs.c (child): the new root, then pivot_root into it.  The mounts'
+ * descriptors (binds[].fd, dev_fd[]) stay open for Landlock's rules, on
+ * the very files mounted; sbx_rootfs_close closes them.
+ */
 int sbx_rootfs(struct sbx_ctx *c, struct pal_err *err);
+void sbx_rootfs_close(struct sbx_ctx *c);
 
 /* creds.c (child). */
 int sbx_ids_enter(const struct sbx_ctx *c, struct pal_err *err);
@@ -114,7 +126,18 @@ void sbx_landlock_report(const struct sbx_ctx *c,
 			 const struct pal_sandbox_spec *s);
 int sbx_landlock_apply(const struct sbx_ctx *c, struct pal_err *err);
 
+/*
+ * seccomp_rules.c: the BPF programs libseccomp makes of the rules, with
+ * the profile's extra calls; caller frees each filter.
+ */
+int sbx_seccomp_compile(char *const *syscalls, size_t n_syscalls,
+			struct sock_fprog *prog_main,
+			struct sock_fprog *prog_args, struct pal_err *err);
+
 /* seccomp_run.c. */
+/* The programs made at build time for a profile without 'syscalls'. */
+void sbx_seccomp_builtin(struct sock_fprog *prog_main,
+			 struct sock_fprog *prog_args);
 int sbx_seccomp_build(struct sbx_ctx *c, struct pal_err *err);
 int sbx_seccomp_load(const struct sbx_ctx *c, struct pal_err *err);
 void sbx_seccomp_free(struct sbx_ctx *c);
