@@ -83,7 +83,7 @@ braces(const char *w)
 static void
 check_expansion(const struct up_config *c)
 {
-	struct up_file f[UP_ARGS_MAX];
+	struct up_file f[UP_ARGS_MAX] = { 0 };
 	char *names[UP_ARGS_MAX], **argv = NULL;
 	struct pal_err err;
 	size_t n = files_named(c, f, names, UP_ARGS_MAX);

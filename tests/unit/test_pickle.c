@@ -364,7 +364,7 @@ test_memo_pack(void **state)
 		{ PK_GLOBAL, 0, 0, 65535, 1 }, { PK_NODE, 0, 0, 4194303, 1 },
 	};
 	struct pk_val v, w;
-	uint64_t e;
+	uint64_t e = 0;
 	size_t i;
 
 	(void)state;
