@@ -322,12 +322,14 @@ sbx_find_exe(const char *name, const char *path_env, char **out,
 		return pal_err_set(err, PAL_ERR_INVALID, "empty command");
 	if (strchr(name, '/') != NULL) {
 		if (name[0] != '/') {
-			if (getcwd(buf, sizeof(buf) - 1) == NULL ||
-			    strlen(buf) + 1 + strlen(name) >= sizeof(buf))
-				return pal_err_set(err, PAL_ERR_IO, "%s: cannot "
-						   "make it absolute", name);
-			strncat(buf, "/", sizeof(buf) - strlen(buf) - 1);
-			strncat(buf, name, sizeof(buf) - strlen(buf) - 1);
+			/*
+			 * "./server" or "bin/server": the file it names now,
+			 * as a normalized absolute path (what the profile's
+			 * paths must be), links resolved.
+			 */
+			if (realpath(name, buf) == NULL)
+				return pal_err_set(err, PAL_ERR_IO, "%s: %s",
+						   name, strerror(errno));
 		} else if (strlen(name) >= sizeof(buf)) {
 			return pal_err_set(err, PAL_ERR_LIMIT, "%s: too long",
 					   name);

@@ -186,6 +186,8 @@ sandboxed() {
 	expect_exit 137 "SIGKILL: 128+9" -- "${RUN[@]}" -- "$BIN" signal 9
 	expect_exit 127 "a command not found: 127" -- "${RUN[@]}" -- no-such-cmd
 	expect_grep "not found" "$TMP/err" "not found named"
+	expect_exit 0 "a command named relative to the directory" -- \
+		sh -c 'cd /bin && exec "$@" -- ./true' sh "${RUN[@]}"
 
 	# sandbox_pids PID: the sandbox's init and server under palisade run PID.
 	sandbox_pids() {
