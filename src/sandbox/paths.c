@@ -279,7 +279,12 @@ prune(struct sbx_ctx *c)
 int
 sbx_paths_resolve(struct sbx_ctx *c, struct pal_err *err)
 {
-	static const char *const own[] = { "/proc", "/dev", "/tmp" };
+	/*
+	 * The sandbox's own /proc and /dev hold nothing of the host's; its
+	 * /tmp is private, but a path below the host's /tmp is mounted inside
+	 * it (read-only), so only /tmp itself is refused.
+	 */
+	static const char *const own[] = { "/proc", "/dev" };
 	const struct pal_sandbox_profile *p = c->profile;
 	struct dir_memo memo = { .n = 0 };
 	char real[RESOLVED_MAX];
@@ -298,6 +303,10 @@ sbx_paths_resolve(struct sbx_ctx *c, struct pal_err *err)
 				rc = pal_err_set(err, PAL_ERR_INVALID, "%s: %s "
 						 "is the sandbox's own", path,
 						 own[k]);
+		if (rc == 0 && strcmp(real, "/tmp") == 0)
+			rc = pal_err_set(err, PAL_ERR_INVALID, "%s: /tmp is the "
+					 "sandbox's own (name the paths below "
+					 "it that the server needs)", path);
 		if (rc == 0 && !S_ISDIR(mode) && !S_ISREG(mode))
 			rc = pal_err_set(err, PAL_ERR_INVALID, "%s: neither a "
 					 "directory nor a file", path);

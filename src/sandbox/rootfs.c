@@ -13,7 +13,7 @@
  *
  * The staging point is the host's /tmp, hidden only in this namespace;
  * the clones are taken first, so a profile path under the host's /tmp is
- * still reachable.  The clones' descriptors stay open after pivot_root:
+ * still reachable, and its mount point is made in the private /tmp.  The clones' descriptors stay open after pivot_root:
  * Landlock's rules are made on them, then sbx_rootfs_close closes them.
  * Requires Linux 5.12 (mount_setattr).
  */
@@ -162,6 +162,22 @@ build_mounts(const struct sbx_ctx *c, int root, struct pal_err *err)
 	char opts[64];
 	int rc;
 
+	/*
+	 * /proc and the private /tmp first: a profile path under the host's
+	 * /tmp (a build tree there, say) gets its mount point inside the
+	 * private /tmp, read-only like any other, instead of being hidden by
+	 * it.
+	 */
+	if (mkdirat(root, "proc", 0555) != 0 || mkdirat(root, "tmp", 01777) != 0)
+		return sys_fail(err, "mkdir", "proc, tmp");
+	if (mount("proc", STAGE "/proc", "proc",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0)
+		return sys_fail(err, "mount", "/proc");
+	snprintf(opts, sizeof(opts), "size=%llum,mode=1777",
+		 (unsigned long long)c->profile->tmp_mib);
+	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV |
+		  MS_NOEXEC, opts) != 0)
+		return sys_fail(err, "mount", "/tmp");
 	for (size_t i = 0; i < c->n_binds; i++) {
 		const char *rel = c->binds[i].path + 1;
 
@@ -178,16 +194,6 @@ build_mounts(const struct sbx_ctx *c, int root, struct pal_err *err)
 		    errno != EEXIST)
 			return sys_fail(err, "symlink", rel);
 	}
-	if (mkdirat(root, "proc", 0555) != 0 || mkdirat(root, "tmp", 01777) != 0)
-		return sys_fail(err, "mkdir", "proc, tmp");
-	if (mount("proc", STAGE "/proc", "proc",
-		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0)
-		return sys_fail(err, "mount", "/proc");
-	snprintf(opts, sizeof(opts), "size=%llum,mode=1777",
-		 (unsigned long long)c->profile->tmp_mib);
-	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV |
-		  MS_NOEXEC, opts) != 0)
-		return sys_fail(err, "mount", "/tmp");
 	return 0;
 }
 
