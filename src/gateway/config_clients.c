@@ -92,42 +92,11 @@ parse_client_role(struct pal_yaml *y, void *obj)
 }
 
 static int
-parse_rpm(struct pal_yaml *y, void *obj)
-{
-	struct pal_gw_client *cl = obj;
-
-	cl->limits_set |= PAL_GW_LIMIT_RPM;
-	return gwc_u32(y, 0, 1000000, &cl->limits.requests_per_minute);
-}
-
-static int
-parse_tpm(struct pal_yaml *y, void *obj)
-{
-	struct pal_gw_client *cl = obj;
-
-	cl->limits_set |= PAL_GW_LIMIT_TPM;
-	return gwc_u32(y, 0, 1000000000, &cl->limits.tokens_per_minute);
-}
-
-static int
-parse_burst(struct pal_yaml *y, void *obj)
-{
-	struct pal_gw_client *cl = obj;
-
-	cl->limits_set |= PAL_GW_LIMIT_BURST;
-	return gwc_u32(y, 0, 1000000, &cl->limits.burst);
-}
-
-static int
 parse_client_limits(struct pal_yaml *y, void *obj)
 {
-	static const struct pal_yaml_field fields[] = {
-		{ "requests_per_minute", parse_rpm, NULL },
-		{ "tokens_per_minute", parse_tpm, NULL },
-		{ "burst", parse_burst, NULL },
-	};
+	struct pal_gw_client *cl = obj;
 
-	return pal_yaml_mapping(y, fields, NF(fields), NULL, obj);
+	return gwc_parse_limits(y, &cl->limits, &cl->limits_set);
 }
 
 static int

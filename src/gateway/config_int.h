@@ -90,6 +90,13 @@ int gwc_endpoint(struct pal_yaml *y, const char *url, int webhook,
 
 /* config_roles.c */
 int gwc_parse_roles(struct pal_yaml *y, void *obj);
+/*
+ * A limits mapping (requests_per_minute, tokens_per_minute, burst) into
+ * *l; *set (when not NULL) gets the PAL_GW_LIMIT_* bit of each key it
+ * held.  Roles and clients read theirs with it.
+ */
+int gwc_parse_limits(struct pal_yaml *y, struct pal_gw_limits *l,
+		     unsigned *set);
 /* "HH:MM-HH:MM" into minutes after midnight; "24:00" ends only. */
 int gwc_hours_parse(const char *s, size_t n, uint16_t *from, uint16_t *to);
 

@@ -350,41 +350,61 @@ parse_conditions(struct pal_yaml *y, void *obj)
 	return pal_yaml_mapping(y, fields, NF(fields), NULL, obj);
 }
 
+/* What a limits mapping is read into, and which of its keys it held. */
+struct limits_target {
+	struct pal_gw_limits *l;
+	unsigned set;			/* PAL_GW_LIMIT_* */
+};
+
 static int
 parse_rpm(struct pal_yaml *y, void *obj)
 {
-	struct pal_gw_limits *l = obj;
+	struct limits_target *t = obj;
 
-	return gwc_u32(y, 0, 1000000, &l->requests_per_minute);
+	t->set |= PAL_GW_LIMIT_RPM;
+	return gwc_u32(y, 0, 1000000, &t->l->requests_per_minute);
 }
 
 static int
 parse_tpm(struct pal_yaml *y, void *obj)
 {
-	struct pal_gw_limits *l = obj;
+	struct limits_target *t = obj;
 
-	return gwc_u32(y, 0, 1000000000, &l->tokens_per_minute);
+	t->set |= PAL_GW_LIMIT_TPM;
+	return gwc_u32(y, 0, 1000000000, &t->l->tokens_per_minute);
 }
 
 static int
 parse_burst(struct pal_yaml *y, void *obj)
 {
-	struct pal_gw_limits *l = obj;
+	struct limits_target *t = obj;
 
-	return gwc_u32(y, 0, 1000000, &l->burst);
+	t->set |= PAL_GW_LIMIT_BURST;
+	return gwc_u32(y, 0, 1000000, &t->l->burst);
 }
 
-static int
-parse_role_limits(struct pal_yaml *y, void *obj)
+int
+gwc_parse_limits(struct pal_yaml *y, struct pal_gw_limits *l, unsigned *set)
 {
 	static const struct pal_yaml_field fields[] = {
 		{ "requests_per_minute", parse_rpm, NULL },
 		{ "tokens_per_minute", parse_tpm, NULL },
 		{ "burst", parse_burst, NULL },
 	};
+	struct limits_target t = { l, 0 };
+	int rc = pal_yaml_mapping(y, fields, NF(fields), NULL, &t);
+
+	if (set != NULL)
+		*set = t.set;
+	return rc;
+}
+
+static int
+parse_role_limits(struct pal_yaml *y, void *obj)
+{
 	struct pal_gw_role *r = obj;
 
-	return pal_yaml_mapping(y, fields, NF(fields), NULL, &r->limits);
+	return gwc_parse_limits(y, &r->limits, NULL);
 }
 
 static int
