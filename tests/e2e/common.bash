@@ -33,6 +33,21 @@ expect_grep() {
 	fi
 }
 
+# free_port: a loopback TCP port nothing listens on now.
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# log_entries LOGDIR: every entry of a Palisade log, one a line.
+log_entries() {
+	local n i
+	n=$("$PALISADE" log verify "$1" --json 2>/dev/null |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+	for ((i = 0; i < n; i++)); do
+		"$PALISADE" log get "$1" --index "$i"
+	done
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

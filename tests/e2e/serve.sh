@@ -4,13 +4,11 @@
 # (tests/gateway/raw.py) and the official openai npm client.  Every
 # refused request is checked not to have reached the upstream.
 . "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/gateway.bash"
 
 GW=$PAL_SRC/tests/gateway
 ST=$TMP/st
 REC=$TMP/upstream.rec
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port); APORT=$(free_port); UPORT=$(free_port); WPORT=$(free_port)
 while [ "$APORT" = "$PORT" ]; do APORT=$(free_port); done
 UP_PID=; GW_PID=; WH_PID=
@@ -125,18 +123,6 @@ call() {
 		set -- "$@" -H 'Content-Type: application/json' --data-binary "$body"
 	fi
 	curl "$@" >"$TMP/$name.status" 2>"$TMP/$name.err"
-}
-# expect_status NAME WANT DESCRIPTION
-expect_status() {
-	got=$(cat "$TMP/$1.status")
-	if [ "$got" = "$2" ]; then pass; else
-		fail "$3: status $got, want $2"; head -c 400 "$TMP/$1.body" >&2; echo >&2
-	fi
-}
-seen() { wc -l <"$REC"; }
-# expect_unseen BEFORE DESCRIPTION: the upstream got nothing since BEFORE
-expect_unseen() {
-	if [ "$(seen)" -eq "$1" ]; then pass; else fail "$2: reached the upstream"; fi
 }
 CHAT='{"model":"tiny","messages":[{"role":"user","content":"hello gateway"}]}'
 
@@ -384,8 +370,7 @@ expect_status lockgood 429 "a locked-out source, even with a good key"
 kill "$GW_PID"; wait "$GW_PID"; GW_PID=
 expect_exit 0 "the log verifies" -- "$PALISADE" log verify "$ST/log"
 "$PALISADE" log get "$ST/log" --index 0 >/dev/null 2>&1
-n=$("$PALISADE" log verify "$ST/log" --json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["size"])')
-for i in $(seq 0 $((n - 1))); do "$PALISADE" log get "$ST/log" --index "$i"; done >"$TMP/log.all" 2>&1
+log_entries "$ST/log" >"$TMP/log.all" 2>&1
 expect_grep '"type":"serve.request".*"status":200.*"route":"chat"' "$TMP/log.all" "a served request is logged"
 expect_grep '"status":401' "$TMP/log.all" "a refused key is logged"
 expect_grep '"status":403.*"injection_rules":\["override.ignore-previous"' "$TMP/log.all" "an injection is logged with its rule"

@@ -6,13 +6,11 @@
 # matches, one from another CA and a connection without one get nothing
 # from the upstream.
 . "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/gateway.bash"
 
 GW=$PAL_SRC/tests/gateway
 ST=$TMP/st
 REC=$TMP/upstream.rec
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port); APORT=$(free_port); UPORT=$(free_port)
 while [ "$APORT" = "$PORT" ]; do APORT=$(free_port); done
 UP_PID=; GW_PID=
@@ -126,16 +124,6 @@ call() {
 	fi
 	curl "$@" >"$TMP/$name.status" 2>"$TMP/$name.err"
 }
-expect_status() {
-	got=$(cat "$TMP/$1.status")
-	if [ "$got" = "$2" ]; then pass; else
-		fail "$3: status $got, want $2"; head -c 400 "$TMP/$1.body" >&2; echo >&2
-	fi
-}
-seen() { wc -l <"$REC"; }
-expect_unseen() {
-	if [ "$(seen)" -eq "$1" ]; then pass; else fail "$2: reached the upstream"; fi
-}
 
 # --- identities by certificate ------------------------------------------------
 call svc svc - "$CHAT"
@@ -201,8 +189,7 @@ expect_status unblocked 200 "an unblocked certificate identity"
 
 # --- the log ------------------------------------------------------------------------
 kill "$GW_PID"; wait "$GW_PID"; GW_PID=
-n=$("$PALISADE" log verify "$ST/log" --json 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["size"])')
-for i in $(seq 0 $((n - 1))); do "$PALISADE" log get "$ST/log" --index "$i"; done >"$TMP/log.all" 2>&1
+log_entries "$ST/log" >"$TMP/log.all" 2>&1
 expect_grep '"status":200.*"key":"cert:svc"' "$TMP/log.all" "a request under a certificate identity is logged with it"
 expect_grep '"status":401.*"reason":"client certificate sha256:[0-9a-f]\{64\} is no configured client"' \
 	"$TMP/log.all" "an unmatched certificate is logged with its fingerprint"

@@ -52,9 +52,6 @@ if ! command -v testssl >/dev/null 2>&1; then
 	finish
 fi
 
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 UPORT=$(free_port)	# the upstream: nothing listens there
 PIDS=
 cleanup() {

@@ -21,9 +21,6 @@ export PALISADE_PKCS11_PIN=1234 PALISADE_PKCS11_SO_PIN=5678
 TMP=$(cd "$TMP" && pwd -P)
 V=$TMP/vault
 ST=$TMP/state
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ---- keys, model, signature, vault ----
 for k in admin alice bob carol rel other; do
@@ -206,11 +203,7 @@ up_fails() {
 }
 
 # entries: the log's entries, one a line.
-entries() {
-	local n i
-	n=$("$PALISADE" log verify "$ST/log" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["size"])')
-	for ((i = 0; i < n; i++)); do "$PALISADE" log get "$ST/log" --index "$i"; echo; done
-}
+entries() { log_entries "$ST/log"; }
 
 # ---- the whole path ----
 config "$TMP/up.yaml" v1 model.sig
