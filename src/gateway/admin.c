@@ -32,6 +32,7 @@
 #include <event2/listener.h>
 
 #include "palisade/apikey.h"
+#include "palisade/encoding.h"
 #include "palisade/gateway.h"
 #include "gw_int.h"
 
@@ -88,10 +89,18 @@ error(struct aconn *c, int status, const char *msg)
 static void
 audit(struct aconn *c, const char *action, json_t *what)
 {
-	char who[128] = "?";
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	char who[7 + 65] = "?";
+	struct gw_peer peer;
 
-	gw_tls_peer_identity(ssl, who, sizeof(who));
+	/* The operator's certificate: its name, or its fingerprint. */
+	if (gw_tls_peer(bufferevent_openssl_get_ssl(c->bev), &peer) == 0) {
+		if (peer.has_cn) {
+			snprintf(who, sizeof(who), "%s", peer.cn);
+		} else {
+			memcpy(who, "sha256:", 7);
+			pal_hex_encode(peer.sha256, 32, who + 7);
+		}
+	}
 	if (what == NULL)
 		what = json_object();
 	json_object_set_new(what, "action", json_string(action));

@@ -65,12 +65,6 @@ int gw_tls_context_cfg(const struct pal_gw_tls *t, SSL_CTX **out,
 		       struct pal_err *e);
 
 /*
- * The common name of the client's verified certificate into out; -1 when
- * there is no verified certificate.
- */
-int gw_tls_peer_identity(SSL *ssl, char *out, size_t cap);
-
-/*
  * What a verified client certificate says about its holder, for matching
  * configured clients (pal_gw_config_client).
  */

@@ -136,22 +136,6 @@ gw_tls_context(const struct gw_tls_files *f, SSL_CTX **out, struct pal_err *e)
 	return 0;
 }
 
-int
-gw_tls_peer_identity(SSL *ssl, char *out, size_t cap)
-{
-	X509 *cert = SSL_get0_peer_certificate(ssl);
-	X509_NAME *name;
-	int n;
-
-	if (cap > 0)
-		out[0] = '\0';
-	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
-		return -1;
-	name = X509_get_subject_name(cert);
-	n = X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)cap);
-	return n > 0 ? 0 : -1;
-}
-
 /* The subject's one common name as UTF-8, if it is one a name can be. */
 static void
 peer_cn(X509 *cert, struct gw_peer *out)
