@@ -211,6 +211,19 @@ sandboxed() {
 		done
 	}
 
+	# A process the server leaves behind ends with it, before palisade
+	# run returns (PID 1 kills and reaps it, then reports the status).
+	orphan="pal-orphan-$$"
+	expect_exit 0 "the server leaves a process behind" -- "${RUN[@]}" -- \
+		"$BIN" orphan "$orphan"
+	if pgrep -x "$orphan" >/dev/null; then
+		fail "a process of the sandbox outlived its server"
+		pkill -KILL -x "$orphan"
+	else
+		pass
+	fi
+	echo "  left behind by the server: gone when palisade run returned"
+
 	for sig in INT TERM; do
 		"${RUN[@]}" -- "$BIN" sleep 30 &
 		pid=$!

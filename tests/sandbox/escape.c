@@ -10,9 +10,9 @@
  * attempt inside the sandbox, where it must fail or be killed, and where
  * possible outside too, where it must succeed, so that a test that could
  * not fail proves nothing.  A few more modes serve the tests: exit and
- * signal statuses, sleeping, serving the listening socket, reading the
- * unsealed weights, and handing a sealed memfd to a command the way
- * palisade unseal --memfd does.
+ * signal statuses, sleeping, leaving a process behind, serving the
+ * listening socket, reading the unsealed weights, and handing a sealed
+ * memfd to a command the way palisade unseal --memfd does.
  *
  * Built without sanitizers: they need ptrace and huge mappings that the
  * sandbox refuses, and this program must show the sandbox, not them.
@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -443,6 +444,51 @@ do_seal(int argc, char **argv)
 	return failed(argv[i + 2]);
 }
 
+/*
+ * Leaves behind a child named NAME that ignores the signals a server's
+ * children usually get at its end, and exits before it: the sandbox
+ * must not let it outlive the server.  The child holds 256 MiB it has
+ * written, so that its death takes long enough to be seen: a sandbox
+ * that reported the server's end before its other processes were gone
+ * would return while this one is still dying.
+ */
+#define ORPHAN_MIB 256
+
+static int
+do_orphan(const char *name)
+{
+	size_t len = (size_t)ORPHAN_MIB << 20;
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (mem == MAP_FAILED)
+		return failed("mmap");
+	if (pipe(ready) != 0)
+		return failed("pipe");
+	if ((pid = fork()) < 0)
+		return failed("fork");
+	if (pid == 0) {
+		memset(mem, 1, len);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		prctl(PR_SET_NAME, name, 0, 0, 0);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	/* Gone once the child is named and holds its memory. */
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		return failed("the orphan");
+	printf("orphan: left %s (pid %d) behind\n", name, (int)pid);
+	return 0;
+}
+
 static int
 usage(void)
 {
@@ -450,7 +496,8 @@ usage(void)
 		"attempts: tcp PORT, udp PORT TOKEN, read PATH, write PATH,\n"
 		"  ptrace PID, mount DIR, userns, keyctl, bpf, perf, io_uring,\n"
 		"  tiocsti, procmem PID, fd N, x32, i386\n"
-		"helpers: exit N, signal S, sleep SECONDS, serve, unsealed,\n"
+		"helpers: exit N, signal S, sleep SECONDS, orphan NAME, serve,\n"
+		"  unsealed,\n"
 		"  seal FILE [--unsealed-only] -- COMMAND...\n");
 	return 2;
 }
@@ -510,6 +557,8 @@ main(int argc, char **argv)
 		sleep((unsigned)num(argv[2]));
 		return 0;
 	}
+	if (IS("orphan", 1))
+		return do_orphan(argv[2]);
 	if (IS("serve", 0))
 		return do_serve();
 	if (IS("unsealed", 0))
