@@ -237,6 +237,13 @@ sandboxed() {
 		echo "  SIG$sig to palisade run: forwarded, exit $got"
 	done
 
+	# Ctrl-C typed on the terminal reaches palisade run alone (the
+	# sandbox is a session of its own), which forwards it.
+	expect_exit 130 "Ctrl-C typed on the terminal: 128+2" -- $PY \
+		"$PAL_SRC/tests/e2e/ctrl_c.py" "$TMP/tty" "text:sleep:" -- \
+		"${RUN[@]}" -- "$BIN" sleep 30
+	echo "  Ctrl-C on the terminal: forwarded, exit $got"
+
 	"${RUN[@]}" -- "$BIN" sleep 30 &
 	pid=$!
 	init= server=

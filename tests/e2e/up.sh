@@ -328,6 +328,34 @@ else
 	fail "palisade up did not start again"; cat "$TMP/up.err" >&2
 fi
 
+# Ctrl-C typed on the terminal palisade up runs on, as its foreground
+# job: the terminal signals the whole foreground process group, and the
+# stop is the same clean one as for SIGINT alone.
+approvals v1 alice bob
+rm -f "$TMP/ctrl-c"
+$PY "$PAL_SRC/tests/e2e/ctrl_c.py" "$TMP/up.tty" "file:$TMP/ctrl-c" -- \
+	"$PALISADE" up --config "$TMP/up.yaml" &
+TTY=$!
+for _ in $(seq 900); do
+	grep -q '^key: ' "$TMP/up.tty" 2>/dev/null && break
+	kill -0 "$TTY" 2>/dev/null || break
+	sleep 0.1
+done
+UP=$(pgrep -P "$TTY" | head -n 1)
+if [ -n "$UP" ] && grep -q '^key: ' "$TMP/up.tty"; then
+	PIDS="$UP $(descendants "$UP")"
+	touch "$TMP/ctrl-c"
+	wait "$TTY"
+	got=$?
+	[ "$got" -eq 0 ] && pass || fail "Ctrl-C on the terminal: exit $got, want 0"
+	expect_grep "stopped (SIGINT)" "$TMP/up.tty" "the stop on Ctrl-C is said"
+	none_left "$PIDS" "after Ctrl-C on the terminal"
+	[ -e "$ST/model.sock" ] && fail "the socket stays after Ctrl-C" || pass
+else
+	fail "palisade up did not start on a terminal"; cat "$TMP/up.tty" >&2
+	kill -9 "$TTY" 2>/dev/null
+fi
+
 # A tampered vault file (last: the release is broken for good).
 f=$(find "$V/releases/v1/files" -name 'model.safetensors.sealed')
 printf 'X' | dd of="$f" bs=1 seek=4000 conv=notrunc status=none

@@ -554,6 +554,7 @@ main(int argc, char **argv)
 		 * started from a terminal would not. */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		printf("sleep: %d s\n", num(argv[2]));
 		sleep((unsigned)num(argv[2]));
 		return 0;
 	}
