@@ -164,6 +164,16 @@ none_left() {
 	}
 }
 
+# stopped_cleanly STATUS OUT SIG WHAT: palisade up, sent SIG by WHAT,
+# ended with STATUS 0, said so in OUT, and left nothing: no process of
+# PIDS, no socket.
+stopped_cleanly() {
+	[ "$1" -eq 0 ] && pass || fail "$4: exit $1, want 0"
+	expect_grep "stopped ($3)" "$2" "the stop on $4 is said"
+	none_left "$PIDS" "after $4"
+	[ -e "$ST/model.sock" ] && fail "the socket stays after $4" || pass
+}
+
 # up CONFIG: starts palisade up; UP is its PID.  Returns once it printed
 # the key (0) or ended (1).
 up() {
@@ -250,11 +260,7 @@ code=$(ask "${TOKEN%?}x")
 kill -INT "$UP"
 for _ in $(seq 300); do kill -0 "$UP" 2>/dev/null || break; sleep 0.1; done
 wait "$UP"
-got=$?
-[ "$got" -eq 0 ] && pass || fail "SIGINT: exit $got, want 0"
-expect_grep "stopped (SIGINT)" "$TMP/up.err" "the stop is said"
-none_left "$PIDS" "after SIGINT"
-[ -e "$ST/model.sock" ] && fail "the socket stays after SIGINT" || pass
+stopped_cleanly $? "$TMP/up.err" SIGINT SIGINT
 
 entries >"$TMP/entries"
 for t in up.unseal up.verify up.scan up.run up.serve up.stop serve.start serve.request serve.stop; do
@@ -303,10 +309,7 @@ done
 PIDS="$UP $(descendants "$UP")"
 kill -TERM "$UP"
 wait "$UP"
-got=$?
-[ "$got" -eq 0 ] && pass || fail "SIGTERM during the start: exit $got, want 0"
-expect_grep "stopped (SIGTERM)" "$TMP/up.err" "the stop during the start is said"
-none_left "$PIDS" "after SIGTERM during the start"
+stopped_cleanly $? "$TMP/up.err" SIGTERM "SIGTERM during the start"
 
 # The server dying under the gateway stops it: exit 2, nothing left.
 approvals v1 alice bob
@@ -346,11 +349,7 @@ if [ -n "$UP" ] && grep -q '^key: ' "$TMP/up.tty"; then
 	PIDS="$UP $(descendants "$UP")"
 	touch "$TMP/ctrl-c"
 	wait "$TTY"
-	got=$?
-	[ "$got" -eq 0 ] && pass || fail "Ctrl-C on the terminal: exit $got, want 0"
-	expect_grep "stopped (SIGINT)" "$TMP/up.tty" "the stop on Ctrl-C is said"
-	none_left "$PIDS" "after Ctrl-C on the terminal"
-	[ -e "$ST/model.sock" ] && fail "the socket stays after Ctrl-C" || pass
+	stopped_cleanly $? "$TMP/up.tty" SIGINT "Ctrl-C on the terminal"
 else
 	fail "palisade up did not start on a terminal"; cat "$TMP/up.tty" >&2
 	kill -9 "$TTY" 2>/dev/null
