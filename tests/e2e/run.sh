@@ -212,7 +212,8 @@ sandboxed() {
 	}
 
 	# A process the server leaves behind ends with it, before palisade
-	# run returns (PID 1 kills and reaps it, then reports the status).
+	# run returns: PID 1 exits with the server, the kernel kills the
+	# rest of the namespace, and palisade run waits for PID 1.
 	orphan="pal-orphan-$$"
 	expect_exit 0 "the server leaves a process behind" -- "${RUN[@]}" -- \
 		"$BIN" orphan "$orphan"

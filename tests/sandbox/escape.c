@@ -497,8 +497,7 @@ usage(void)
 		"  ptrace PID, mount DIR, userns, keyctl, bpf, perf, io_uring,\n"
 		"  tiocsti, procmem PID, fd N, x32, i386\n"
 		"helpers: exit N, signal S, sleep SECONDS, orphan NAME, serve,\n"
-		"  unsealed,\n"
-		"  seal FILE [--unsealed-only] -- COMMAND...\n");
+		"  unsealed, seal FILE [--unsealed-only] -- COMMAND...\n");
 	return 2;
 }
 
