@@ -176,4 +176,10 @@ int pal_yaml_plain_non_string(const yaml_event_t *ev);
 /* Makes room for one more zeroed element after the n in *v. */
 int pal_yaml_grow(struct pal_yaml *y, void **v, size_t n, size_t size);
 
+/*
+ * Appends s to the n strings of *v.  Takes s: it is freed if it cannot
+ * be appended.
+ */
+int pal_yaml_push_string(struct pal_yaml *y, char ***v, size_t *n, char *s);
+
 #endif

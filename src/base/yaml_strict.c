@@ -676,6 +676,21 @@ pal_yaml_grow(struct pal_yaml *y, void **v, size_t n, size_t size)
 	return 0;
 }
 
+int
+pal_yaml_push_string(struct pal_yaml *y, char ***v, size_t *n, char *s)
+{
+	void *nv = *v;
+	int rc;
+
+	if ((rc = pal_yaml_grow(y, &nv, *n, sizeof(**v))) != 0) {
+		free(s);
+		return rc;
+	}
+	*v = nv;
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * The document.
  */

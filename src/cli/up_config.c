@@ -114,21 +114,6 @@ read_path(struct pal_yaml *y, char **out)
 	return 0;
 }
 
-static int
-push(struct pal_yaml *y, char ***v, size_t *n, char *s)
-{
-	void *nv = *v;
-	int rc;
-
-	if ((rc = pal_yaml_grow(y, &nv, *n, sizeof(**v))) != 0) {
-		free(s);
-		return rc;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
 /* ---------------------------------------------------------------------
  * Placeholders in the server's command.
  */
@@ -226,7 +211,8 @@ approval_item(struct pal_yaml *y, void *obj)
 
 	if ((rc = read_path(y, &s)) != 0)
 		return rc;
-	return push(y, &c->model.approvals, &c->model.n_approvals, s);
+	return pal_yaml_push_string(y, &c->model.approvals,
+				    &c->model.n_approvals, s);
 }
 
 static int
@@ -319,7 +305,8 @@ command_item(struct pal_yaml *y, void *obj)
 		free(s);
 		return pal_yaml_fail_path(y, &at, "%s", why);
 	}
-	return push(y, &c->server.command, &c->server.n_command, s);
+	return pal_yaml_push_string(y, &c->server.command,
+				    &c->server.n_command, s);
 }
 
 static int

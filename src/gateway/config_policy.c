@@ -222,7 +222,6 @@ strip_item(struct pal_yaml *y, void *obj)
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
 				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
 	struct pal_gw_output_policy *o = obj;
-	void *v = o->strip;
 	char *s;
 	int rc;
 
@@ -241,15 +240,11 @@ strip_item(struct pal_yaml *y, void *obj)
 		if (strcmp(o->strip[i], s) == 0)
 			rc = pal_yaml_fail_path(y, &y->ev.start_mark, "'%s' "
 						"is listed twice", s);
-	if (rc == 0)
-		rc = pal_yaml_grow(y, &v, o->n_strip, sizeof(char *));
 	if (rc != 0) {
 		free(s);
 		return rc;
 	}
-	o->strip = v;
-	o->strip[o->n_strip++] = s;
-	return 0;
+	return pal_yaml_push_string(y, &o->strip, &o->n_strip, s);
 }
 
 static int

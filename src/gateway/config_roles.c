@@ -180,7 +180,6 @@ static int
 role_model_item(struct pal_yaml *y, void *obj)
 {
 	struct pal_gw_role *r = obj;
-	void *v = r->models;
 	char *m;
 	int rc;
 
@@ -196,15 +195,11 @@ role_model_item(struct pal_yaml *y, void *obj)
 			rc = pal_yaml_fail_path(y, &y->ev.start_mark, "'%s' "
 						"is listed twice",
 						pal_yaml_shown(y));
-	if (rc == 0)
-		rc = pal_yaml_grow(y, &v, r->n_models, sizeof(char *));
 	if (rc != 0) {
 		free(m);
 		return rc;
 	}
-	r->models = v;
-	r->models[r->n_models++] = m;
-	return 0;
+	return pal_yaml_push_string(y, &r->models, &r->n_models, m);
 }
 
 static int

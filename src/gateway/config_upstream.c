@@ -411,7 +411,6 @@ model_item(struct pal_yaml *y, void *obj)
 {
 	struct pal_gw_upstream *u = obj;
 	const struct pal_gw_config *c = GWC(y)->cfg;
-	void *v = u->models;
 	char *m;
 	int rc;
 
@@ -434,13 +433,7 @@ model_item(struct pal_yaml *y, void *obj)
 					"listed by upstreams[%zu] already",
 					pal_yaml_shown(y), i);
 			}
-	if ((rc = pal_yaml_grow(y, &v, u->n_models, sizeof(char *))) != 0) {
-		free(m);
-		return rc;
-	}
-	u->models = v;
-	u->models[u->n_models++] = m;
-	return 0;
+	return pal_yaml_push_string(y, &u->models, &u->n_models, m);
 }
 
 static int

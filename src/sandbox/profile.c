@@ -166,21 +166,6 @@ checked(struct pal_yaml *y, const yaml_mark_t *at, const char *s,
 }
 
 static int
-push_string(struct pal_yaml *y, char ***v, size_t *n, char *s)
-{
-	void *nv = *v;
-	int rc;
-
-	if ((rc = pal_yaml_grow(y, &nv, *n, sizeof(**v))) != 0) {
-		free(s);
-		return rc;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
-static int
 string_item(struct pal_yaml *y, size_t max,
 	    int (*check)(const char *, struct pal_err *), char ***v,
 	    size_t *n)
@@ -201,7 +186,7 @@ string_item(struct pal_yaml *y, size_t max,
 			return pal_yaml_fail_path(y, &at, "repeated entry");
 		}
 	}
-	return push_string(y, v, n, s);
+	return pal_yaml_push_string(y, v, n, s);
 }
 
 static int
