@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "palisade/signer.h"
 
 /*
  * a/b as a new string (caller frees).  Built with malloc and snprintf:
@@ -31,6 +34,29 @@ oms_path(const char *a, const char *b)
 	assert_non_null(p);
 	snprintf(p, n, "%s/%s", a, b);
 	return p;
+}
+
+/*
+ * A signer for key, through a PEM file in dir as a user would give it
+ * (the file is removed again); caller frees.
+ */
+static inline struct pal_signer *
+oms_signer_for(EVP_PKEY *key, const char *dir)
+{
+	char *path = oms_path(dir, "key.pem");
+	struct pal_signer *s = NULL;
+	struct pal_err err = { 0 };
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
+					      NULL), 1);
+	fclose(f);
+	if (pal_signer_from_pem(path, &s, &err) != 0)
+		fail_msg("%s", err.msg);
+	unlink(path);
+	free(path);
+	return s;
 }
 
 /* A new empty directory $PAL_TEST_TMP/<tag>.XXXXXX; caller frees. */

@@ -33,26 +33,6 @@
 
 /* ---- keys and certificates ---- */
 
-/* A signer for key, through a PEM file as a user would give it. */
-static struct pal_signer *
-signer_for(EVP_PKEY *key, const char *dir)
-{
-	char *path = oms_path(dir, "key.pem");
-	struct pal_signer *s = NULL;
-	struct pal_err err = { 0 };
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
-					      NULL), 1);
-	fclose(f);
-	if (pal_signer_from_pem(path, &s, &err) != 0)
-		fail_msg("%s", err.msg);
-	unlink(path);
-	free(path);
-	return s;
-}
-
 static void
 add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -279,7 +259,7 @@ key_method_on_every_curve(void **state)
 
 		assert_non_null(key);
 		model_new(&m, "sg-key");
-		s = signer_for(key, m.dir);
+		s = oms_signer_for(key, m.dir);
 		sign(&m, s, NULL, NULL);
 		assert_int_equal(pal_pubkey_hint(key, hint, NULL), 0);
 		snprintf(want, sizeof(want), "key %s", hint);
@@ -316,7 +296,7 @@ certificate_method_on_every_curve(void **state)
 		struct pal_signer *s;
 
 		model_new(&m, "sg-cert");
-		s = signer_for(key, m.dir);
+		s = oms_signer_for(key, m.dir);
 		sign(&m, s, chain, NULL);
 		verify_ok(&m, &t, PAL_OMS_CERTIFICATE, "CN=model signer");
 		/* The chain may also end in the CA itself. */
@@ -356,7 +336,7 @@ signing_refuses_a_chain_for_another_key(void **state)
 
 	(void)state;
 	model_new(&m, "sg-mismatch");
-	s = signer_for(key, m.dir);
+	s = oms_signer_for(key, m.dir);
 	pal_buf_init(&b, PAL_OMS_BUNDLE_MAX);
 	assert_int_equal(pal_oms_sign(m.path, &o, s, chain, &b, NULL, &err),
 			 PAL_ERR_INVALID);
@@ -388,7 +368,7 @@ shards_blake2b_and_ignores_round_trip(void **state)
 
 	(void)state;
 	model_new(&m, "sg-opts");
-	s = signer_for(key, m.dir);
+	s = oms_signer_for(key, m.dir);
 	sign(&m, s, NULL, &o);
 	verify_ok(&m, &t, PAL_OMS_KEY, "key ");
 	/* The ignored file may change; the others may not. */
@@ -420,7 +400,7 @@ single_file_model_round_trip(void **state)
 	(void)state;
 	model_new(&m, "sg-single");
 	file = oms_path(m.path, "config.json");
-	s = signer_for(key, m.dir);
+	s = oms_signer_for(key, m.dir);
 	free(m.path);
 	m.path = file;
 	sign(&m, s, NULL, NULL);
@@ -452,7 +432,7 @@ signed_setup(void **state)
 	model_new(&f->m, "sg-tamper");
 	f->key = EVP_EC_gen("P-256");
 	assert_non_null(f->key);
-	f->s = signer_for(f->key, f->m.dir);
+	f->s = oms_signer_for(f->key, f->m.dir);
 	f->t.key = f->key;
 	sign(&f->m, f->s, NULL, NULL);
 	verify_ok(&f->m, &f->t, PAL_OMS_KEY, "key ");
@@ -737,7 +717,7 @@ cert_must_fail(const struct cert_spec *spec, int other_ca, const char *what)
 			 other_ca ? q.cakey : p.cakey);
 	chain = stack_of(leaf);
 	model_new(&m, "sg-badcert");
-	s = signer_for(p.key, m.dir);
+	s = oms_signer_for(p.key, m.dir);
 	sign(&m, s, chain, NULL);
 	memset(&t, 0, sizeof(t));
 	t.roots = p.roots;
@@ -813,7 +793,7 @@ cert_leaf_is_not_signed_by_root_key(void **state)
 	forged = make_cert(key, &leaf_spec, p.ca, key);
 	chain = stack_of(forged);
 	model_new(&m, "sg-forged");
-	s = signer_for(key, m.dir);
+	s = oms_signer_for(key, m.dir);
 	sign(&m, s, chain, NULL);
 	t.roots = p.roots;
 	verify_fails(m.path, m.sig, &t, "certificate chain: ", &r);

@@ -70,25 +70,6 @@ write_file(const char *path, const void *p, size_t n)
 	assert_int_equal(fclose(f), 0);
 }
 
-static struct pal_signer *
-signer_for(EVP_PKEY *key, const char *dir)
-{
-	char *path = oms_path(dir, "key.pem");
-	struct pal_signer *s = NULL;
-	struct pal_err err = { 0 };
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
-					      NULL), 1);
-	fclose(f);
-	if (pal_signer_from_pem(path, &s, &err) != 0)
-		fail_msg("%s", err.msg);
-	unlink(path);
-	free(path);
-	return s;
-}
-
 /* Signs what lies at path into m->sig with m->key. */
 static void
 sign_path(struct model *m, const char *path, uint64_t shard_size)
@@ -96,7 +77,7 @@ sign_path(struct model *m, const char *path, uint64_t shard_size)
 	struct pal_manifest_opts o = {
 		.shard_size = shard_size, .signature = m->sig, .threads = 2,
 	};
-	struct pal_signer *s = signer_for(m->key, m->dir);
+	struct pal_signer *s = oms_signer_for(m->key, m->dir);
 	struct pal_err err = { 0 };
 	struct pal_buf b;
 
